@@ -1,0 +1,93 @@
+// `npm run bench`: imports every suite file in bench/, measures all their rows in one process (interleaved), prints
+// one table per suite, the memory probes and the targets. BENCH_QUICK=1 for a smoke run, BENCH_FILTER=word to keep
+// the suite files whose name contains it. Exits 0 even when a target is missed: a benchmark reports, it does not gate.
+import { spawnSync } from "node:child_process"
+import { readdirSync } from "node:fs"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
+import {
+  evaluate,
+  measure,
+  measureMemory,
+  type MemoryProbe,
+  printMemory,
+  printSuite,
+  printTargets,
+  settings,
+  type Suite,
+  type SuiteExport
+} from "./harness.ts"
+
+// Memory probes need a full collection between readings, and collecting before each sample steadies the timings.
+if (typeof globalThis.gc !== "function") {
+  const child = spawnSync(process.execPath, ["--expose-gc", ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit"
+  })
+  process.exit(child.status ?? 1)
+}
+
+const config = settings(process.env)
+const benchDir = new URL(".", import.meta.url).pathname
+const filter = process.env.BENCH_FILTER ?? ""
+const files = readdirSync(benchDir)
+  .filter((name) => name.endsWith(".ts") && !name.startsWith("_") && name !== "run.ts" && name !== "harness.ts")
+  .filter((name) => name.includes(filter))
+  .sort()
+
+const log = (line: string) => console.error(`[bench] ${line}`)
+const started = Date.now()
+log(`node ${process.version}, ${config.quick ? "quick" : "full"} run, files: ${files.join(", ")}`)
+
+const suites: Array<Suite> = []
+const probes: Array<MemoryProbe> = []
+const skipped: Array<string> = []
+
+const asArray = <A>(value: A | ReadonlyArray<A> | undefined): ReadonlyArray<A> =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value as A]
+
+for (const file of files) {
+  try {
+    const module = await import(pathToFileURL(join(benchDir, file)).href) as {
+      readonly suite?: SuiteExport
+      readonly suites?: ReadonlyArray<SuiteExport>
+      readonly memory?: ReadonlyArray<MemoryProbe>
+    }
+    for (const entry of [...asArray(module.suite), ...asArray(module.suites)]) {
+      try {
+        suites.push(typeof entry === "function" ? await entry() : entry)
+      } catch (error) {
+        skipped.push(`${file}: a suite failed to set up: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    }
+    probes.push(...asArray(module.memory))
+  } catch (error) {
+    skipped.push(`${file}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+for (const line of skipped) log(`skipped ${line}`)
+
+const report = await measure(suites, config, log)
+log("measuring memory")
+const memory = await measureMemory(
+  probes.map((probe) => ({ ...probe, count: Math.min(probe.count, config.memoryCount) }))
+)
+for (const suite of suites) {
+  try {
+    await suite.close?.()
+  } catch (error) {
+    log(`closing ${suite.name} failed: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+const outcomes = evaluate(suites.flatMap((suite) => suite.targets ?? []), report.results)
+const date = new Date().toISOString().slice(0, 10)
+console.log(`# effect-fallback benchmarks, ${date}, node ${process.version}${config.quick ? " (BENCH_QUICK)" : ""}\n`)
+for (const suite of suites) console.log(`${printSuite(suite, report)}\n`)
+if (memory.length > 0) console.log(`${printMemory(memory)}\n`)
+if (outcomes.length > 0) console.log(`${printTargets(outcomes)}\n`)
+if (skipped.length > 0) console.log(`Skipped:\n${skipped.map((line) => `- ${line}`).join("\n")}\n`)
+const count = (verdict: string) => outcomes.filter((outcome) => outcome.verdict === verdict).length
+console.log(
+  `targets: ${count("PASS")} PASS, ${count("MISS")} MISS, aims: ${count("AIM-PASS")} met, ${count("AIM-MISS")} missed` +
+    `${count("N/A") > 0 ? `, ${count("N/A")} not measured` : ""}; ${((Date.now() - started) / 1000).toFixed(0)} s`
+)
