@@ -1,0 +1,371 @@
+/**
+ * Ref-backed circuit breakers provided as Layer services: one breaker per domain, one isolated circuit per id.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * class UsersBreaker extends CircuitBreaker.Service<UsersBreaker>()("app/UsersBreaker") {}
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker = yield* UsersBreaker
+ *   return yield* Effect.succeed("profile").pipe(breaker.protect("GetUserProfile"))
+ * }).pipe(Effect.provide(CircuitBreaker.layer(UsersBreaker, { failureThreshold: 3, resetTimeout: "30 seconds" })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Context, Duration, Effect, Layer, Schedule, Stream } from "effect"
+import { Data } from "effect"
+import * as internal from "./internal/circuitBreaker.ts"
+
+/**
+ * The three states of a circuit.
+ *
+ * @since 0.1.0
+ */
+export type State = "Closed" | "Open" | "HalfOpen"
+
+/**
+ * How a circuit treats calls: `normal` enforces, `disabled` admits everything and records nothing,
+ * `metricsOnly` records and reports outcomes and transitions but never rejects a call.
+ *
+ * @since 0.1.0
+ */
+export type Mode = "normal" | "disabled" | "metricsOnly"
+
+/**
+ * Why a circuit changed state.
+ *
+ * @since 0.1.0
+ */
+export type TransitionReason =
+  | "failureThreshold"
+  | "failureRate"
+  | "slowCallRate"
+  | "resetTimeout"
+  | "trialSucceeded"
+  | "trialFailed"
+  | "halfOpenTimeout"
+  | "forcedOpen"
+  | "manualClose"
+  | "reset"
+
+/**
+ * A state change of one circuit, as published on `breaker.transitions`.
+ *
+ * @since 0.1.0
+ */
+export interface Transition {
+  readonly domain: string
+  readonly id: string
+  readonly from: State
+  readonly to: State
+  /** Epoch milliseconds of the breaker's `Clock`. */
+  readonly at: number
+  readonly reason: TransitionReason
+}
+
+/**
+ * What the circuit made of one call.
+ *
+ * @since 0.1.0
+ */
+export type Outcome = "success" | "failure" | "ignored" | "rejected"
+
+/**
+ * One call outcome or rejection, as published on `breaker.events`.
+ *
+ * @since 0.1.0
+ */
+export interface CallEvent {
+  readonly domain: string
+  readonly id: string
+  readonly outcome: Outcome
+  /** `true` when the call took at least `slowCall.duration`. */
+  readonly slow: boolean
+  /** Milliseconds the call ran (0 for rejections). */
+  readonly durationMillis: number
+  readonly at: number
+  /** The circuit's state after the outcome was recorded. */
+  readonly state: State
+}
+
+/**
+ * A snapshot of one circuit.
+ *
+ * @since 0.1.0
+ */
+export interface Stats {
+  readonly domain: string
+  readonly id: string
+  readonly state: State
+  readonly mode: Mode
+  /** `true` while the circuit is held open by `open(id)`. */
+  readonly forced: boolean
+  readonly consecutiveFailures: number
+  readonly halfOpenSuccesses: number
+  readonly halfOpenInFlight: number
+  /** Outcomes recorded since the circuit was created or reset. */
+  readonly successes: number
+  readonly failures: number
+  readonly ignored: number
+  readonly rejected: number
+  readonly slow: number
+  /** Outcomes currently in the rate window. */
+  readonly windowCalls: number
+  /** Failure rate in the window, `undefined` until `minimumCalls` outcomes are in it. */
+  readonly failureRate: number | undefined
+  /** Slow-call rate in the window, `undefined` until `minimumCalls` outcomes are in it. */
+  readonly slowCallRate: number | undefined
+  /** Epoch millis of the last opening, while Open or HalfOpen. */
+  readonly openedAt: number | undefined
+  /** Time left before an Open circuit admits a trial call. */
+  readonly retryAfter: Duration.Duration | undefined
+  /** Consecutive openings, the index into the `resetTimeout` schedule. */
+  readonly openings: number
+}
+
+/**
+ * Which failures a circuit ignores: a non-empty list of `_tag`s, or a predicate.
+ *
+ * @since 0.1.0
+ */
+export type FailureFilter = ReadonlyArray<string> | ((error: unknown) => boolean)
+
+/**
+ * The settings of a domain breaker. Every circuit of the domain uses them.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Counted failures in a row that open a Closed circuit. Default 5, an integer >= 1. */
+  readonly failureThreshold?: number | undefined
+  /**
+   * How long an opening lasts before trial calls are admitted. Default 60 seconds. A `Schedule` gives growing
+   * backoff: the n-th consecutive opening lasts the schedule's n-th delay.
+   */
+  readonly resetTimeout?: Duration.Input | Schedule.Schedule<unknown, unknown> | undefined
+  /** Upper bound of any opening, including retry-after hints. Default: unbounded. */
+  readonly maxResetTimeout?: Duration.Input | undefined
+  /**
+   * How long a circuit must stay Closed before the consecutive-openings count (the schedule index) starts over.
+   * Default: the last opening's duration.
+   */
+  readonly backoffResetAfter?: Duration.Input | undefined
+  /** Successes in HalfOpen that close the circuit. Default 1, an integer >= 1. */
+  readonly successThreshold?: number | undefined
+  /** Trial calls admitted at once in HalfOpen; others are rejected. Default 1, an integer >= 1. */
+  readonly halfOpenMaxCalls?: number | undefined
+  /**
+   * A HalfOpen circuit whose trials have not decided within this time goes back to Open (`onTimeout: "reopen"`,
+   * the default), or its trial calls are interrupted and counted as failures (`onTimeout: "interrupt"`).
+   */
+  readonly halfOpenTimeout?:
+    | Duration.Input
+    | { readonly duration: Duration.Input; readonly onTimeout?: "reopen" | "interrupt" | undefined }
+    | undefined
+  /** Trip on the failure rate of a sliding window, beside `failureThreshold`. */
+  readonly failureRate?:
+    | {
+      /** Rate in (0, 1] at or above which the circuit opens. */
+      readonly threshold: number
+      /** Outcomes needed in the window before the rate is defined. Default 10. */
+      readonly minimumCalls?: number | undefined
+      /** The last N outcomes (a number) or the outcomes of the last T (a duration string or Duration). */
+      readonly window: number | Duration.Input
+    }
+    | undefined
+  /** Trip on the rate of slow calls (successes or failures slower than `duration`). */
+  readonly slowCall?:
+    | {
+      readonly duration: Duration.Input
+      /** Rate in (0, 1] at or above which the circuit opens. */
+      readonly rateThreshold: number
+      /** Outcomes needed before the slow rate is defined; defaults to `failureRate.minimumCalls` or 10. */
+      readonly minimumCalls?: number | undefined
+      /** The rate window; defaults to `failureRate.window` or the last 100 outcomes. */
+      readonly window?: number | Duration.Input | undefined
+    }
+    | undefined
+  /** Failures that are neither successes nor failures for the circuit. */
+  readonly exclude?: FailureFilter | undefined
+  /** Successful values that count as failures (the value is still returned). */
+  readonly isFailure?: ((value: unknown) => boolean) | undefined
+  /** A retry-after hint carried by a failure (e.g. a Retry-After header); it lengthens the opening it causes. */
+  readonly retryAfter?: ((error: unknown) => Duration.Input | undefined) | undefined
+  /** The mode new circuits start in. Default `normal`. */
+  readonly mode?: Mode | undefined
+  /** Capacity of the `events` buffer; slow subscribers lose the oldest events. Default 1024. */
+  readonly eventBufferSize?: number | undefined
+}
+
+/**
+ * A domain breaker: one isolated circuit per id.
+ *
+ * @since 0.1.0
+ */
+export interface CircuitBreaker {
+  readonly domain: string
+  /** Runs an effect through the circuit `id`; fails with `CircuitOpenError` when the circuit does not admit it. */
+  readonly protect: (id: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpenError, R>
+  /**
+   * Runs a stream through the circuit `id`: asked once when the stream starts; completion records a success, a
+   * counted failure at any item records a failure. A consumer that stops after the first item records a success;
+   * one that stops before it records nothing and returns any HalfOpen permit.
+   */
+  readonly protectStream: (
+    id: string
+  ) => <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, E | CircuitOpenError, R>
+  /** The state of a circuit; an Open circuit past its reset timeout reads HalfOpen. */
+  readonly state: (id: string) => Effect.Effect<State>
+  readonly stats: (id: string) => Effect.Effect<Stats>
+  /** Snapshots of every circuit this breaker has created. */
+  readonly circuits: Effect.Effect<ReadonlyArray<Stats>>
+  /** State changes of every circuit, from the moment of subscription. */
+  readonly transitions: Stream.Stream<Transition>
+  /** Every call outcome and rejection, from the moment of subscription (a sliding buffer). */
+  readonly events: Stream.Stream<CallEvent>
+  /** Opens the circuit and holds it open until `close` or `reset`. */
+  readonly open: (id: string) => Effect.Effect<void>
+  /** Closes the circuit and clears its counts. */
+  readonly close: (id: string) => Effect.Effect<void>
+  /** Forgets everything about the circuit: Closed, counts and backoff cleared. */
+  readonly reset: (id: string) => Effect.Effect<void>
+  /** Switches the circuit's mode at run time. */
+  readonly setMode: (id: string, mode: Mode) => Effect.Effect<void>
+}
+
+/**
+ * Declares the service key of a domain breaker.
+ *
+ * ```ts
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * class PaymentsBreaker extends CircuitBreaker.Service<PaymentsBreaker>()("app/PaymentsBreaker") {}
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const Service: <Self>() => <const Key extends string>(
+  key: Key
+) => Context.ServiceClass<Self, Key, CircuitBreaker> = internal.Service
+
+/**
+ * A service key of a domain breaker.
+ *
+ * @since 0.1.0
+ */
+export type Key<Self> = Context.Key<Self, CircuitBreaker>
+
+/**
+ * Raised instead of running a call when its circuit does not admit it. Built without a stack trace, so a rejection
+ * is cheap.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * const handled = (call: Effect.Effect<string, CircuitBreaker.CircuitOpenError>) =>
+ *   call.pipe(Effect.catchTag("CircuitOpenError", (e) => Effect.succeed(`${e.id} is ${e.state}`)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class CircuitOpenError extends Data.TaggedError("CircuitOpenError")<{
+  readonly domain: string
+  readonly id: string
+  readonly state: "Open" | "HalfOpen"
+  readonly retryAfter: Duration.Duration
+}> {
+  constructor(args: {
+    readonly domain: string
+    readonly id: string
+    readonly state: "Open" | "HalfOpen"
+    readonly retryAfter: Duration.Duration
+  }) {
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    super(args)
+    Error.stackTraceLimit = limit
+  }
+  override get message(): string {
+    return `circuit "${this.id}" of ${this.domain} is ${this.state}; retry after ${internal.formatMillis(this.retryAfter)}`
+  }
+}
+
+/**
+ * Is this value a `CircuitOpenError`?
+ *
+ * ```ts
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * CircuitBreaker.isCircuitOpenError(new Error("boom")) // false
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const isCircuitOpenError = (u: unknown): u is CircuitOpenError => u instanceof CircuitOpenError
+
+/**
+ * A breaker setting out of its allowed range, reported when the layer builds.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * class B extends CircuitBreaker.Service<B>()("B") {}
+ * const failed = Effect.flip(Effect.provide(B.use(Effect.succeed), CircuitBreaker.layer(B, { failureThreshold: 0 })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class CircuitBreakerConfigError extends Data.TaggedError("CircuitBreakerConfigError")<{
+  readonly domain: string
+  readonly field: string
+  readonly value: unknown
+  readonly expected: string
+}> {
+  override get message(): string {
+    return `invalid circuit breaker setting for ${this.domain}: ${this.field} must be ${this.expected}, got ${
+      internal.formatValue(this.value)
+    }`
+  }
+}
+
+/**
+ * Builds a domain breaker: one `Ref` of circuits per layer build, one isolated circuit per id.
+ *
+ * ```ts
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * class RequestsBreaker extends CircuitBreaker.Service<RequestsBreaker>()("app/RequestsBreaker") {}
+ * const RequestsBreakerLive = CircuitBreaker.layer(RequestsBreaker, { failureThreshold: 5, resetTimeout: "60 seconds" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer: <Self>(
+  key: Context.Key<Self, CircuitBreaker>,
+  options?: Options
+) => Layer.Layer<Self, CircuitBreakerConfigError> = internal.layer
+
+/**
+ * Builds a breaker as an Effect, for use without a service key (tests, scripts).
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * const program = Effect.gen(function*() {
+ *   const breaker = yield* CircuitBreaker.make("adhoc", { failureThreshold: 2 })
+ *   return yield* breaker.state("any")
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make: (
+  domain: string,
+  options?: Options
+) => Effect.Effect<CircuitBreaker, CircuitBreakerConfigError, import("effect").Scope.Scope> = internal.make

@@ -1,0 +1,6 @@
+/**
+ * effect-fallback: fallbacks, circuit breakers, fallback chains and a CQRS mediator for Effect 4.
+ *
+ * @since 0.1.0
+ */
+export * as CircuitBreaker from "./CircuitBreaker.ts"

@@ -1,0 +1,275 @@
+/**
+ * The state machine of one circuit, free of Effect so that every decision is synchronous and atomic.
+ *
+ * Time is always passed in (`now`, epoch millis of the caller's `Clock`): time-based transitions (Open -> HalfOpen,
+ * a hung HalfOpen back to Open) are applied lazily whenever the circuit is touched, so they need no background fiber
+ * and follow `TestClock` exactly.
+ */
+import type { Mode, State, TransitionReason } from "../CircuitBreaker.ts"
+import { makeWindow, type Window, type WindowSpec } from "./window.ts"
+
+/** @internal */
+export interface Policy {
+  readonly domain: string
+  readonly failureThreshold: number
+  readonly successThreshold: number
+  readonly halfOpenMaxCalls: number
+  /** Millis of the n-th consecutive opening (n >= 1). */
+  readonly openingMillis: (openings: number) => number
+  readonly maxResetMillis: number
+  /** `undefined`: the last opening's duration. */
+  readonly backoffResetMillis: number | undefined
+  readonly halfOpenTimeout: { readonly millis: number; readonly onTimeout: "reopen" | "interrupt" } | undefined
+  readonly failureRate: { readonly threshold: number; readonly minimumCalls: number } | undefined
+  readonly slowCall: { readonly millis: number; readonly rateThreshold: number; readonly minimumCalls: number } | undefined
+  readonly window: WindowSpec | undefined
+  readonly isExcluded: (error: unknown) => boolean
+  readonly isFailureValue: ((value: unknown) => boolean) | undefined
+  readonly retryAfterMillis: ((error: unknown) => number | undefined) | undefined
+  readonly mode: Mode
+  /** Whether a Closed circuit needs the clock (time windows, slow calls). */
+  readonly closedNeedsClock: boolean
+}
+
+/** A state change waiting to be published. @internal */
+export interface PendingTransition {
+  readonly id: string
+  readonly from: State
+  readonly to: State
+  readonly at: number
+  readonly reason: TransitionReason
+}
+
+/** What `admit` decided. @internal */
+export const Admission = {
+  /** Run and record the outcome under the current generation. */
+  Admitted: 0,
+  /** Run as a HalfOpen trial: holds a permit until its outcome is recorded or it is released. */
+  Trial: 1,
+  Rejected: 2,
+  /** Run without recording anything (`disabled`, or a would-be rejection in `metricsOnly`). */
+  Unrecorded: 3
+} as const
+
+/** @internal */
+export type Admission = typeof Admission[keyof typeof Admission]
+
+/** How a finished call is classified. @internal */
+export const Verdict = { Success: 0, Failure: 1, Ignored: 2 } as const
+
+/** @internal */
+export type Verdict = typeof Verdict[keyof typeof Verdict]
+
+/** @internal */
+export class Circuit {
+  readonly id: string
+  readonly policy: Policy
+  /** Where transitions go; the owner drains it after each operation. */
+  readonly outbox: Array<PendingTransition>
+  state: State = "Closed"
+  mode: Mode
+  /** Incremented on every transition: outcomes of calls admitted under another generation change nothing. */
+  generation = 0
+  forced = false
+  consecutiveFailures = 0
+  halfOpenSuccesses = 0
+  halfOpenInFlight = 0
+  /** When the trials in flight must have decided (`halfOpenTimeout`). */
+  halfOpenDeadline = Number.POSITIVE_INFINITY
+  openedAt: number | undefined = undefined
+  openUntil = 0
+  openings = 0
+  lastOpeningMillis = 0
+  closedAt = Number.NEGATIVE_INFINITY
+  successes = 0
+  failures = 0
+  ignored = 0
+  rejected = 0
+  slow = 0
+  readonly window: Window | undefined
+
+  constructor(id: string, policy: Policy, outbox: Array<PendingTransition>) {
+    this.id = id
+    this.policy = policy
+    this.outbox = outbox
+    this.mode = policy.mode
+    this.window = policy.window ? makeWindow(policy.window) : undefined
+  }
+
+  /** Whether a call needs `now` to be decided and recorded. */
+  needsClock(): boolean {
+    return this.state !== "Closed" || this.policy.closedNeedsClock
+  }
+
+  /** Applies the transitions that time alone causes. */
+  refresh(now: number): void {
+    if (this.state === "Open") {
+      if (!this.forced && now >= this.openUntil) this.toHalfOpen(now)
+    } else if (this.state === "HalfOpen" && this.halfOpenInFlight > 0 && now >= this.halfOpenDeadline) {
+      this.toOpen(now, "halfOpenTimeout", undefined)
+    }
+  }
+
+  admit(now: number): Admission {
+    if (this.mode === "disabled") return Admission.Unrecorded
+    if (this.state !== "Closed") this.refresh(now)
+    if (this.state === "Closed") return Admission.Admitted
+    if (this.state === "HalfOpen" && this.halfOpenInFlight < this.policy.halfOpenMaxCalls) {
+      if (this.halfOpenInFlight === 0 && this.policy.halfOpenTimeout !== undefined) {
+        this.halfOpenDeadline = now + this.policy.halfOpenTimeout.millis
+      }
+      this.halfOpenInFlight++
+      return Admission.Trial
+    }
+    this.rejected++
+    return this.mode === "metricsOnly" ? Admission.Unrecorded : Admission.Rejected
+  }
+
+  /** Millis before an Open circuit admits a trial call; 0 when HalfOpen. */
+  retryAfterMillis(now: number): number {
+    if (this.state !== "Open") return 0
+    return this.forced ? Number.POSITIVE_INFINITY : Math.max(0, this.openUntil - now)
+  }
+
+  /** Gives back the permit of a trial call that ended without an outcome (interrupted, or ignored). */
+  release(generation: number): void {
+    if (generation === this.generation && this.state === "HalfOpen" && this.halfOpenInFlight > 0) {
+      this.halfOpenInFlight--
+      if (this.halfOpenInFlight === 0) this.halfOpenDeadline = Number.POSITIVE_INFINITY
+    }
+  }
+
+  record(generation: number, trial: boolean, verdict: Verdict, slow: boolean, now: number, error: unknown): void {
+    if (this.mode === "disabled") return
+    if (verdict === Verdict.Success) this.successes++
+    else if (verdict === Verdict.Failure) this.failures++
+    else this.ignored++
+    if (slow && verdict !== Verdict.Ignored) this.slow++
+    if (generation !== this.generation) return
+    if (trial) return this.recordTrial(generation, verdict, slow, now, error)
+    if (this.state !== "Closed" || verdict === Verdict.Ignored) return
+    if (verdict === Verdict.Success) {
+      this.consecutiveFailures = 0
+    } else {
+      this.consecutiveFailures++
+    }
+    const window = this.window
+    if (window !== undefined) window.record(verdict === Verdict.Failure, slow, now)
+    if (this.consecutiveFailures >= this.policy.failureThreshold) {
+      return this.toOpen(now, "failureThreshold", error)
+    }
+    if (window === undefined) return
+    const failureRate = this.policy.failureRate
+    if (failureRate !== undefined && window.calls >= failureRate.minimumCalls) {
+      if (window.failures / window.calls >= failureRate.threshold) return this.toOpen(now, "failureRate", error)
+    }
+    const slowCall = this.policy.slowCall
+    if (slowCall !== undefined && window.calls >= slowCall.minimumCalls) {
+      if (window.slow / window.calls >= slowCall.rateThreshold) return this.toOpen(now, "slowCallRate", undefined)
+    }
+  }
+
+  /** Rate of failures in the window, undefined until `minimumCalls` outcomes are in it. */
+  failureRate(now: number): number | undefined {
+    const window = this.window
+    const policy = this.policy.failureRate
+    if (window === undefined || policy === undefined) return undefined
+    window.expire(now)
+    return window.calls >= policy.minimumCalls ? window.failures / window.calls : undefined
+  }
+
+  slowCallRate(now: number): number | undefined {
+    const window = this.window
+    const policy = this.policy.slowCall
+    if (window === undefined || policy === undefined) return undefined
+    window.expire(now)
+    return window.calls >= policy.minimumCalls ? window.slow / window.calls : undefined
+  }
+
+  forceOpen(now: number): void {
+    this.forced = true
+    if (this.state === "Open") {
+      this.openUntil = Number.POSITIVE_INFINITY
+      return
+    }
+    this.transition(now, "Open", "forcedOpen")
+    this.openedAt = now
+    this.openUntil = Number.POSITIVE_INFINITY
+  }
+
+  forceClose(now: number): void {
+    this.forced = false
+    if (this.state !== "Closed") this.toClosed(now, "manualClose")
+    else this.clearCounts()
+  }
+
+  reset(now: number): void {
+    const from = this.state
+    this.forced = false
+    this.openings = 0
+    this.lastOpeningMillis = 0
+    this.successes = 0
+    this.failures = 0
+    this.ignored = 0
+    this.rejected = 0
+    this.slow = 0
+    if (from !== "Closed") this.toClosed(now, "reset")
+    else {
+      this.clearCounts()
+      this.generation++
+    }
+    this.closedAt = Number.NEGATIVE_INFINITY
+  }
+
+  private recordTrial(generation: number, verdict: Verdict, slow: boolean, now: number, error: unknown): void {
+    if (verdict === Verdict.Ignored) return this.release(generation)
+    this.halfOpenInFlight--
+    if (this.halfOpenInFlight === 0) this.halfOpenDeadline = Number.POSITIVE_INFINITY
+    if (verdict === Verdict.Failure || (slow && this.policy.slowCall !== undefined)) {
+      return this.toOpen(now, "trialFailed", error)
+    }
+    this.halfOpenSuccesses++
+    if (this.halfOpenSuccesses >= this.policy.successThreshold) this.toClosed(now, "trialSucceeded")
+  }
+
+  private toOpen(now: number, reason: TransitionReason, error: unknown): void {
+    const policy = this.policy
+    if (this.state === "Closed") {
+      const calmMillis = policy.backoffResetMillis ?? this.lastOpeningMillis
+      if (now - this.closedAt >= calmMillis) this.openings = 0
+    }
+    this.openings++
+    const hint = error !== undefined && policy.retryAfterMillis !== undefined ? policy.retryAfterMillis(error) : undefined
+    const millis = Math.min(Math.max(policy.openingMillis(this.openings), hint ?? 0), policy.maxResetMillis)
+    this.transition(now, "Open", reason)
+    this.openedAt = now
+    this.openUntil = now + millis
+    this.lastOpeningMillis = millis
+  }
+
+  private toHalfOpen(now: number): void {
+    this.transition(now, "HalfOpen", "resetTimeout")
+  }
+
+  private toClosed(now: number, reason: TransitionReason): void {
+    this.transition(now, "Closed", reason)
+    this.openedAt = undefined
+    this.closedAt = now
+  }
+
+  private transition(now: number, to: State, reason: TransitionReason): void {
+    const from = this.state
+    this.state = to
+    this.generation++
+    this.clearCounts()
+    this.outbox.push({ id: this.id, from, to, at: now, reason })
+  }
+
+  private clearCounts(): void {
+    this.consecutiveFailures = 0
+    this.halfOpenSuccesses = 0
+    this.halfOpenInFlight = 0
+    this.halfOpenDeadline = Number.POSITIVE_INFINITY
+    if (this.window !== undefined) this.window.clear()
+  }
+}

@@ -1,0 +1,422 @@
+import { Cause, Clock, Context, Duration, Effect, Exit, Layer, PubSub, Ref, Scope, Stream } from "effect"
+import type { Fiber } from "effect"
+import type * as CB from "../CircuitBreaker.ts"
+import { CircuitBreakerConfigError, CircuitOpenError } from "../CircuitBreaker.ts"
+import { Admission, Circuit, type PendingTransition, type Policy, Verdict } from "./circuit.ts"
+import { CircuitInstruments } from "./circuitBreakerMetrics.ts"
+import { resolvePolicy } from "./circuitBreakerPolicy.ts"
+
+/** @internal */
+export const Service = <Self>() => <const Key extends string>(key: Key) =>
+  Context.Service<Self, CB.CircuitBreaker>()(key)
+
+/** @internal */
+export const formatMillis = (duration: Duration.Duration): string =>
+  Duration.isFinite(duration) ? `${Math.ceil(Duration.toMillis(duration))} ms` : "a manual close"
+
+/** @internal */
+export const formatValue = (value: unknown): string => {
+  if (typeof value === "string") return JSON.stringify(value)
+  if (typeof value === "function") return "a function"
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+const TRANSITION_BUFFER = 1024
+const DEFAULT_EVENT_BUFFER = 1024
+
+/** One circuit with what reports on it. */
+interface Entry {
+  readonly circuit: Circuit
+  readonly instruments: CircuitInstruments
+}
+
+/** The span of the current fiber, if any: read directly so calls outside any span pay nothing. */
+interface SpanLike {
+  readonly status: { readonly _tag: string }
+  attribute(key: string, value: unknown): void
+}
+const currentSpan = (fiber: Fiber.Fiber<unknown, unknown>): SpanLike | undefined => {
+  const span = (fiber as unknown as { readonly currentSpanLocal?: SpanLike }).currentSpanLocal
+  return span !== undefined && span.status._tag !== "Ended" ? span : undefined
+}
+
+const nowOf = (fiber: Fiber.Fiber<unknown, unknown>): number => fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+
+const outcomeOf = (verdict: Verdict): CB.Outcome =>
+  verdict === Verdict.Success ? "success" : verdict === Verdict.Failure ? "failure" : "ignored"
+
+/** @internal */
+export const make = (domain: string, options: CB.Options = {}): Effect.Effect<
+  CB.CircuitBreaker,
+  CircuitBreakerConfigError,
+  Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const policy = yield* resolvePolicy(
+      domain,
+      options,
+      (field, value, expected) => new CircuitBreakerConfigError({ domain, field, value, expected })
+    )
+    const eventBufferSize = options.eventBufferSize ?? DEFAULT_EVENT_BUFFER
+    if (!Number.isInteger(eventBufferSize) || eventBufferSize < 1) {
+      return yield* new CircuitBreakerConfigError({
+        domain,
+        field: "eventBufferSize",
+        value: eventBufferSize,
+        expected: "an integer >= 1"
+      })
+    }
+    const circuits = yield* Ref.make(new Map<string, Entry>())
+    const transitionsHub = yield* PubSub.sliding<CB.Transition>(TRANSITION_BUFFER)
+    const eventsHub = yield* PubSub.sliding<CB.CallEvent>(eventBufferSize)
+    yield* Effect.addFinalizer(() => Effect.andThen(PubSub.shutdown(transitionsHub), PubSub.shutdown(eventsHub)))
+    return makeBreaker(policy, circuits, transitionsHub, eventsHub)
+  })
+
+const makeBreaker = (
+  policy: Policy,
+  circuitsRef: Ref.Ref<Map<string, Entry>>,
+  transitionsHub: PubSub.PubSub<CB.Transition>,
+  eventsHub: PubSub.PubSub<CB.CallEvent>
+): CB.CircuitBreaker => {
+  const domain = policy.domain
+  const outbox: Array<PendingTransition> = []
+  let eventSubscribers = 0
+
+  // Circuits are created on first use and never removed, so a circuit object can be captured by `protect(id)`.
+  const entryFor = (id: string): Entry => {
+    const map = Ref.getUnsafe(circuitsRef)
+    let entry = map.get(id)
+    if (entry === undefined) {
+      entry = { circuit: new Circuit(id, policy, outbox), instruments: new CircuitInstruments(domain, id) }
+      map.set(id, entry)
+    }
+    return entry
+  }
+
+  /** Publishes what the last operation changed; returns the logging to run, if any. */
+  const flush = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<void> | undefined => {
+    if (outbox.length === 0) return undefined
+    const pending = outbox.splice(0, outbox.length)
+    const logs: Array<Effect.Effect<void>> = []
+    for (const { from, id, reason, to, at } of pending) {
+      const transition: CB.Transition = { domain, id, from, to, at, reason }
+      PubSub.publishUnsafe(transitionsHub, transition)
+      entryFor(id).instruments.transition(from, to, fiber.context)
+      const message = `circuit ${domain}/${id}: ${from} -> ${to} (${reason})`
+      const annotations = { "circuit.domain": domain, "circuit.id": id, "circuit.from": from, "circuit.to": to }
+      logs.push(Effect.annotateLogs(to === "Open" ? Effect.logWarning(message) : Effect.logInfo(message), annotations))
+    }
+    void entry
+    return logs.length === 1 ? logs[0] : Effect.all(logs, { discard: true })
+  }
+
+  const publishEvent = (
+    entry: Entry,
+    outcome: CB.Outcome,
+    slow: boolean,
+    durationMillis: number,
+    at: number
+  ): void => {
+    if (eventSubscribers === 0) return
+    PubSub.publishUnsafe(eventsHub, {
+      domain,
+      id: entry.circuit.id,
+      outcome,
+      slow,
+      durationMillis,
+      at,
+      state: entry.circuit.state
+    })
+  }
+
+  const annotate = (fiber: Fiber.Fiber<unknown, unknown>, circuit: Circuit, outcome: CB.Outcome): void => {
+    const span = currentSpan(fiber)
+    if (span === undefined) return
+    span.attribute("circuit_breaker.domain", domain)
+    span.attribute("circuit_breaker.id", circuit.id)
+    span.attribute("circuit_breaker.state", circuit.state)
+    span.attribute("circuit_breaker.outcome", outcome)
+  }
+
+  /** Records the exit of an admitted call. Runs uninterruptibly (an `onExit` finalizer). */
+  const settle = (
+    entry: Entry,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    generation: number,
+    trial: boolean,
+    start: number,
+    timed: boolean,
+    exit: Exit.Exit<unknown, unknown>
+  ): Effect.Effect<void> | undefined => {
+    const circuit = entry.circuit
+    let verdict: Verdict
+    let error: unknown = undefined
+    if (exit._tag === "Success") {
+      verdict = policy.isFailureValue !== undefined && policy.isFailureValue(exit.value)
+        ? Verdict.Failure
+        : Verdict.Success
+    } else {
+      const reasons = exit.cause.reasons
+      const fail = reasons.find(Cause.isFailReason)
+      if (fail !== undefined) {
+        error = fail.error
+        verdict = policy.isExcluded(error) ? Verdict.Ignored : Verdict.Failure
+      } else {
+        const die = reasons.find(Cause.isDieReason)
+        if (die === undefined) {
+          // Interrupted: nothing is recorded, a trial's permit goes back.
+          if (trial) circuit.release(generation)
+          return flush(entry, fiber)
+        }
+        error = die.defect
+        verdict = Verdict.Failure
+      }
+    }
+    const now = timed || verdict === Verdict.Failure ? nowOf(fiber) : 0
+    const durationMillis = timed ? now - start : 0
+    const slow = policy.slowCall !== undefined && durationMillis > policy.slowCall.millis
+    circuit.record(generation, trial, verdict, slow, now, error)
+    if (circuit.mode !== "disabled") {
+      const outcome = outcomeOf(verdict)
+      const context = fiber.context
+      entry.instruments.outcome(outcome, slow, context)
+      if (timed) entry.instruments.duration(durationMillis, context)
+      if (circuit.window !== undefined) {
+        entry.instruments.rates(circuit.failureRate(now), circuit.slowCallRate(now), context)
+      }
+      annotate(fiber, circuit, outcome)
+      publishEvent(entry, outcome, slow, durationMillis, now)
+    }
+    return flush(entry, fiber)
+  }
+
+  const reject = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, now: number): Effect.Effect<never, CircuitOpenError> => {
+    const circuit = entry.circuit
+    entry.instruments.outcome("rejected", false, fiber.context)
+    annotate(fiber, circuit, "rejected")
+    publishEvent(entry, "rejected", false, 0, now)
+    const error = new CircuitOpenError({
+      domain,
+      id: circuit.id,
+      state: circuit.state === "HalfOpen" ? "HalfOpen" : "Open",
+      retryAfter: Duration.millis(circuit.retryAfterMillis(now))
+    })
+    const logs = flush(entry, fiber)
+    return logs === undefined ? Effect.fail(error) : Effect.andThen(logs, Effect.fail(error))
+  }
+
+  /** Runs a call that is not a trial, recording its exit under the generation it was admitted in. */
+  const runAdmitted = <A, E, R>(
+    entry: Entry,
+    self: Effect.Effect<A, E, R>,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    start: number,
+    timed: boolean
+  ): Effect.Effect<A, E, R> => {
+    const generation = entry.circuit.generation
+    return Effect.onExitPrimitive(self, (exit) => settle(entry, fiber, generation, false, start, timed, exit))
+  }
+
+  const withPendingLogs = <A, E, R>(
+    entry: Entry,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E, R> => {
+    const logs = flush(entry, fiber)
+    return logs === undefined ? self : Effect.andThen(logs, self)
+  }
+
+  // A circuit that is not Closed may hand out a HalfOpen permit: admission and the installation of the finalizer
+  // that gives it back happen in one uninterruptible region, and only the call itself is interruptible.
+  const guardedCall = <A, E, R>(entry: Entry, self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.withFiber((fiber) => {
+        const circuit = entry.circuit
+        const start = nowOf(fiber)
+        const admission = circuit.admit(start)
+        if (admission === Admission.Rejected) return reject(entry, fiber, start)
+        if (admission === Admission.Unrecorded) return withPendingLogs(entry, fiber, restore(self))
+        if (admission === Admission.Admitted) return withPendingLogs(entry, fiber, runAdmitted(entry, restore(self), fiber, start, true))
+        const generation = circuit.generation
+        const halfOpenTimeout = policy.halfOpenTimeout
+        const call: Effect.Effect<A, E | CircuitOpenError, R> = halfOpenTimeout?.onTimeout === "interrupt"
+          ? Effect.timeoutOrElse(restore(self), {
+            duration: halfOpenTimeout.millis,
+            orElse: () => trialTimedOut(entry, fiber, generation)
+          })
+          : restore(self)
+        return withPendingLogs(
+          entry,
+          fiber,
+          Effect.onExitPrimitive(call, (exit) => {
+            // A trial that timed out was already recorded as a failure by `trialTimedOut`.
+            if (exit._tag === "Failure" && isTrialTimeout(exit)) return undefined
+            return settle(entry, fiber, generation, true, start, true, exit)
+          })
+        )
+      })
+    )
+
+  const trialTimedOut = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, generation: number) =>
+    Effect.suspend(() => {
+      const now = nowOf(fiber)
+      entry.circuit.record(generation, true, Verdict.Failure, false, now, undefined)
+      entry.instruments.outcome("failure", false, fiber.context)
+      publishEvent(entry, "failure", false, 0, now)
+      const error = new CircuitOpenError({
+        domain,
+        id: entry.circuit.id,
+        state: "Open",
+        retryAfter: Duration.millis(entry.circuit.retryAfterMillis(now))
+      })
+      trialTimeouts.add(error)
+      const logs = flush(entry, fiber)
+      return logs === undefined ? Effect.fail(error) : Effect.andThen(logs, Effect.fail(error))
+    })
+  const trialTimeouts = new WeakSet<object>()
+  const isTrialTimeout = (exit: Exit.Exit<unknown, unknown>): boolean => {
+    if (exit._tag !== "Failure") return false
+    const fail = exit.cause.reasons.find(Cause.isFailReason)
+    return fail !== undefined && typeof fail.error === "object" && fail.error !== null && trialTimeouts.has(fail.error)
+  }
+
+  const protect = (id: string) => {
+    const entry = entryFor(id)
+    return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
+      Effect.withFiber((fiber) => {
+        const circuit = entry.circuit
+        if (circuit.state !== "Closed") return guardedCall(entry, self)
+        if (circuit.mode === "disabled") return self
+        const timed = policy.closedNeedsClock
+        return runAdmitted(entry, self, fiber, timed ? nowOf(fiber) : 0, timed)
+      })
+  }
+
+  const protectStream = (id: string) => {
+    const entry = entryFor(id)
+    return <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E | CircuitOpenError, R> =>
+      Stream.unwrap(Effect.uninterruptible(Effect.withFiber((fiber) => admitStream(entry, self, fiber))))
+  }
+
+  const admitStream = <A, E, R>(
+    entry: Entry,
+    self: Stream.Stream<A, E, R>,
+    fiber: Fiber.Fiber<unknown, unknown>
+  ): Effect.Effect<Stream.Stream<A, E | CircuitOpenError, R>> => {
+    const circuit = entry.circuit
+    const timed = circuit.needsClock()
+    const start = timed ? nowOf(fiber) : 0
+    const admission = circuit.admit(start)
+    if (admission === Admission.Rejected) {
+      return Effect.succeed(Stream.fromEffect(reject(entry, fiber, start)))
+    }
+    if (admission === Admission.Unrecorded) {
+      const logs = flush(entry, fiber)
+      return logs === undefined ? Effect.succeed(self) : Effect.as(logs, self)
+    }
+    const generation = circuit.generation
+    const trial = admission === Admission.Trial
+    const isTimed = timed || trial
+    let started = false
+    const tracked: Stream.Stream<A, E, R> = self.pipe(
+      Stream.mapArray((chunk) => {
+        started = true
+        return chunk
+      }),
+      Stream.onExit((exit) =>
+        Effect.withFiber((fiber) => {
+          // A consumer that stopped early ends the stream by interruption: after the first item that is a success,
+          // before it nothing is recorded (and any permit goes back).
+          const effective: Exit.Exit<unknown, unknown> = exit._tag === "Failure" && started &&
+              Cause.hasInterruptsOnly(exit.cause)
+            ? Exit.void
+            : exit
+          return settle(entry, fiber, generation, trial, start, isTimed, effective) ?? Effect.void
+        })
+      )
+    )
+    const logs = flush(entry, fiber)
+    return logs === undefined ? Effect.succeed(tracked) : Effect.as(logs, tracked)
+  }
+
+
+  const stats = (id: string): Effect.Effect<CB.Stats> =>
+    Effect.withFiber((fiber) => {
+      const entry = entryFor(id)
+      const now = nowOf(fiber)
+      entry.circuit.refresh(now)
+      const logs = flush(entry, fiber)
+      const snapshot = statsOf(entry.circuit, now)
+      return logs === undefined ? Effect.succeed(snapshot) : Effect.as(logs, snapshot)
+    })
+
+  const statsOf = (circuit: Circuit, now: number): CB.Stats => ({
+    domain,
+    id: circuit.id,
+    state: circuit.state,
+    mode: circuit.mode,
+    forced: circuit.forced,
+    consecutiveFailures: circuit.consecutiveFailures,
+    halfOpenSuccesses: circuit.halfOpenSuccesses,
+    halfOpenInFlight: circuit.halfOpenInFlight,
+    successes: circuit.successes,
+    failures: circuit.failures,
+    ignored: circuit.ignored,
+    rejected: circuit.rejected,
+    slow: circuit.slow,
+    windowCalls: circuit.window?.calls ?? 0,
+    failureRate: circuit.failureRate(now),
+    slowCallRate: circuit.slowCallRate(now),
+    openedAt: circuit.openedAt,
+    retryAfter: circuit.state === "Open" ? Duration.millis(circuit.retryAfterMillis(now)) : undefined,
+    openings: circuit.openings
+  })
+
+  const manual = (id: string, f: (circuit: Circuit, now: number) => void): Effect.Effect<void> =>
+    Effect.withFiber((fiber) => {
+      const entry = entryFor(id)
+      f(entry.circuit, nowOf(fiber))
+      return flush(entry, fiber) ?? Effect.void
+    })
+
+  return {
+    domain,
+    protect,
+    protectStream,
+    state: (id) => Effect.map(stats(id), (s) => s.state),
+    stats,
+    circuits: Effect.suspend(() =>
+      Effect.forEach(Array.from(Ref.getUnsafe(circuitsRef).keys()), stats)
+    ),
+    transitions: Stream.fromPubSub(transitionsHub),
+    events: Stream.unwrap(
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          eventSubscribers++
+        }),
+        () =>
+          Effect.sync(() => {
+            eventSubscribers--
+          })
+      ).pipe(Effect.as(Stream.fromPubSub(eventsHub)))
+    ),
+    open: (id) => manual(id, (circuit, now) => circuit.forceOpen(now)),
+    close: (id) => manual(id, (circuit, now) => circuit.forceClose(now)),
+    reset: (id) => manual(id, (circuit, now) => circuit.reset(now)),
+    setMode: (id, mode) =>
+      manual(id, (circuit) => {
+        circuit.mode = mode
+      })
+  }
+}
+
+/** @internal */
+export const layer = <Self>(
+  key: Context.Key<Self, CB.CircuitBreaker>,
+  options: CB.Options = {}
+): Layer.Layer<Self, CircuitBreakerConfigError> => Layer.effect(key, make(key.key, options))
