@@ -78,8 +78,8 @@ export const settings = (env: NodeJS.ProcessEnv): Settings => {
   }
   return {
     quick,
-    samples: Math.round(number("BENCH_SAMPLES", quick ? 3 : 11)),
-    sampleMillis: number("BENCH_SAMPLE_MS", quick ? 15 : 100),
+    samples: Math.round(number("BENCH_SAMPLES", quick ? 3 : 15)),
+    sampleMillis: number("BENCH_SAMPLE_MS", quick ? 15 : 120),
     memoryCount: quick ? 1_000 : 10_000
   }
 }
@@ -267,11 +267,16 @@ const formatRate = (perSecond: number): string =>
   perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(perSecond >= 1e8 ? 0 : 1)} M` :
   perSecond >= 1e3 ? `${(perSecond / 1e3).toFixed(1)} k` : perSecond.toFixed(0)
 
-const table = (header: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>): string => {
+/** A markdown table; the first `leftColumns` columns are left-aligned, the rest (figures) right-aligned. */
+const table = (
+  header: ReadonlyArray<string>,
+  body: ReadonlyArray<ReadonlyArray<string>>,
+  leftColumns = 1
+): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((line) => line[i].length)))
   const line = (cells: ReadonlyArray<string>) =>
-    `| ${cells.map((cell, i) => i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join(" | ")} |`
-  const rule = `| ${widths.map((w, i) => i === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`).join(" | ")} |`
+    `| ${cells.map((cell, i) => i < leftColumns ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join(" | ")} |`
+  const rule = `| ${widths.map((w, i) => i < leftColumns ? "-".repeat(w) : `${"-".repeat(w - 1)}:`).join(" | ")} |`
   return [line(header), rule, ...body.map(line)].join("\n")
 }
 
@@ -290,7 +295,7 @@ export const printSuite = (suite: Suite, report: Report): string => {
       formatNs(ns / items),
       `${formatRate(1e9 * items / ns)}/s`,
       `±${(spread * 50).toFixed(1)}%`,
-      `${shown.toFixed(2)}x`
+      Number.isNaN(shown) ? "-" : `${shown.toFixed(2)}x`
     ]
   })
   const header = suite.unit === "item"
@@ -326,7 +331,7 @@ export const printTargets = (outcomes: ReadonlyArray<TargetOutcome>): string => 
     show(value, target.unit),
     `${target.compare} ${show(target.limit, target.unit)}`
   ])
-  return `## Targets\n\n${table(["verdict", "target", "measured", "limit"], body)}`
+  return `## Targets\n\n${table(["verdict", "target", "measured", "limit"], body, 2)}`
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ export const names = {
   bare: "await f() (baseline)",
   cockatielClosed: "cockatiel 4, Closed",
   cockatielOpen: "cockatiel 4, Open -> fallback",
+  cockatielCaught: "cockatiel 4, Open, rejection caught",
   opossumClosed: "opossum 10, Closed",
   opossumOpen: "opossum 10, Open -> fallback"
 } as const
@@ -30,7 +31,8 @@ const cockatiel = () => circuitBreaker(handleAll, { halfOpenAfter: 60_000, break
 export const suite = async (): Promise<Suite> => {
   const cockatielClosed = cockatiel()
   const cockatielOpen = cockatiel()
-  // Forced open until disposed, like `breaker.open(id)`; the fallback policy answers 1 for the rejected call.
+  // Forced open until disposed, like `breaker.open(id)`. The Open rows answer 1 through cockatiel's own fallback
+  // policy, and through a plain catch of the BrokenCircuitError (the fallback policy costs extra).
   const isolation = cockatielOpen.isolate()
   const cockatielFallback = wrap(fallback(handleAll, 1), cockatielOpen)
 
@@ -55,6 +57,7 @@ export const suite = async (): Promise<Suite> => {
       promiseLoop(names.bare, one),
       promiseLoop(names.cockatielClosed, () => cockatielClosed.execute(one)),
       promiseLoop(names.cockatielOpen, () => cockatielFallback.execute(one)),
+      promiseLoop(names.cockatielCaught, () => cockatielOpen.execute(one).then(undefined, () => 1)),
       promiseLoop(names.opossumClosed, () => opossumClosed.fire()),
       promiseLoop(names.opossumOpen, () => opossumOpen.fire())
     ],

@@ -1,6 +1,11 @@
 // `npm run bench`: imports every suite file in bench/, measures all their rows in one process (interleaved), prints
-// one table per suite, the memory probes and the targets. BENCH_QUICK=1 for a smoke run, BENCH_FILTER=word to keep
-// the suite files whose name contains it. Exits 0 even when a target is missed: a benchmark reports, it does not gate.
+// one table per suite, the memory probes and the targets. Exits 0 even when a target is missed: a benchmark reports,
+// it does not gate. Environment:
+//   BENCH_QUICK=1        a smoke run (3 short samples per row, 1,000 things per memory probe)
+//   BENCH_FILTER=word    only the suite files whose name contains `word` (e.g. "peers")
+//   BENCH_ONLY=text      only the rows (and memory probes) whose name contains `text`, case-insensitive; for profiling
+//                        one row: `BENCH_ONLY="protect, Closed" node --cpu-prof bench/run.ts`
+//   BENCH_SAMPLES=n, BENCH_SAMPLE_MS=ms   samples per row and the time aimed at per sample
 import { spawnSync } from "node:child_process"
 import { readdirSync } from "node:fs"
 import { join } from "node:path"
@@ -66,10 +71,18 @@ for (const file of files) {
 }
 for (const line of skipped) log(`skipped ${line}`)
 
-const report = await measure(suites, config, log)
+const only = (process.env.BENCH_ONLY ?? "").toLowerCase()
+const selected = (name: string) => name.toLowerCase().includes(only)
+const measured = only === "" ? suites : suites
+  .map((suite) => ({ ...suite, cases: suite.cases.filter((c) => selected(c.name)) }))
+  .filter((suite) => suite.cases.length > 0)
+
+const report = await measure(measured, config, log)
 log("measuring memory")
 const memory = await measureMemory(
-  probes.map((probe) => ({ ...probe, count: Math.min(probe.count, config.memoryCount) }))
+  probes
+    .filter((probe) => selected(probe.name))
+    .map((probe) => ({ ...probe, count: Math.min(probe.count, config.memoryCount) }))
 )
 for (const suite of suites) {
   try {
@@ -79,10 +92,10 @@ for (const suite of suites) {
   }
 }
 
-const outcomes = evaluate(suites.flatMap((suite) => suite.targets ?? []), report.results)
+const outcomes = only === "" ? evaluate(suites.flatMap((suite) => suite.targets ?? []), report.results) : []
 const date = new Date().toISOString().slice(0, 10)
 console.log(`# effect-fallback benchmarks, ${date}, node ${process.version}${config.quick ? " (BENCH_QUICK)" : ""}\n`)
-for (const suite of suites) console.log(`${printSuite(suite, report)}\n`)
+for (const suite of measured) console.log(`${printSuite(suite, report)}\n`)
 if (memory.length > 0) console.log(`${printMemory(memory)}\n`)
 if (outcomes.length > 0) console.log(`${printTargets(outcomes)}\n`)
 if (skipped.length > 0) console.log(`Skipped:\n${skipped.map((line) => `- ${line}`).join("\n")}\n`)
