@@ -4,3 +4,4 @@
  * @since 0.1.0
  */
 export * as CircuitBreaker from "./CircuitBreaker.ts"
+export * as Fallback from "./Fallback.ts"
