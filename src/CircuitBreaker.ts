@@ -292,6 +292,11 @@ export class CircuitOpenError extends Data.TaggedError("CircuitOpenError")<{
   override get message(): string {
     return `circuit "${this.id}" of ${this.domain} is ${this.state}; retry after ${internal.formatMillis(this.retryAfter)}`
   }
+  // Rejections made on the hot path carry no captured stack; they describe themselves instead.
+  override get stack(): string {
+    return `CircuitOpenError: ${this.message}`
+  }
+  override set stack(_: string) {}
 }
 
 /**

@@ -2,55 +2,74 @@
  * The breaker's metrics. Series are labelled by `domain` and `circuit` (the circuit id): ids name handlers and
  * dependencies, a set fixed by the code, so cardinality stays bounded as long as ids are not built from request data.
  *
- * Each circuit gets its own metric objects with fixed attributes, created once: updating a metric built with fixed
- * attributes reuses its cached series key, where `Metric.withAttributes` would rebuild it on every update.
+ * Counters, the state gauge and the rate gauges are registered once per circuit with hooks that read the circuit's
+ * own tallies when metrics are collected, so a call pays nothing for them. They live in the `MetricRegistry` that was
+ * current when the breaker was built, and are removed when the breaker's scope closes.
  */
 import { Metric } from "effect"
 import type { Context } from "effect"
 import type { Outcome, State } from "../CircuitBreaker.ts"
+import type { Circuit } from "./circuit.ts"
 
 const LATENCY_BOUNDARIES = Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 16 })
 
 const STATE_VALUE: Record<State, number> = { Closed: 0, HalfOpen: 1, Open: 2 }
 
+/** Monotonic per-circuit call counts (unlike `Stats`, never cleared by `reset`). @internal */
+export interface Tallies {
+  success: number
+  failure: number
+  ignored: number
+  rejected: number
+  slow: number
+}
+
+const OUTCOMES: ReadonlyArray<keyof Tallies> = ["success", "failure", "ignored", "rejected", "slow"]
+
 /** @internal */
 export class CircuitInstruments {
-  private readonly calls: Record<Outcome | "slow", Metric.Metric<number, unknown>>
-  private readonly state: Metric.Metric<number, unknown>
-  private readonly failureRate: Metric.Metric<number, unknown>
-  private readonly slowCallRate: Metric.Metric<number, unknown>
+  readonly tallies: Tallies = { success: 0, failure: 0, ignored: 0, rejected: 0, slow: 0 }
+  private readonly context: Context.Context<never>
+  private readonly attributes: { readonly domain: string; readonly circuit: string }
   private readonly latency: Metric.Metric<number, unknown>
-  private readonly domain: string
-  private readonly circuit: string
-  constructor(domain: string, circuit: string) {
-    this.domain = domain
-    this.circuit = circuit
-    const attributes = { domain, circuit }
-    const calls = (outcome: string) =>
-      Metric.counter("circuit_breaker_calls_total", {
+  private readonly registrations: Array<Metric.Registration> = []
+
+  constructor(domain: string, circuit: Circuit, context: Context.Context<never>) {
+    this.context = context
+    const attributes = { domain, circuit: circuit.id }
+    this.attributes = attributes
+    for (const outcome of OUTCOMES) {
+      const metric = Metric.counter("circuit_breaker_calls_total", {
         description: "Calls through a circuit by outcome (slow calls are also counted as success or failure)",
         attributes: { ...attributes, outcome },
         incremental: true
       })
-    this.calls = {
-      success: calls("success"),
-      failure: calls("failure"),
-      ignored: calls("ignored"),
-      rejected: calls("rejected"),
-      slow: calls("slow")
+      this.register(metric, () => ({ count: this.tallies[outcome], incremental: true }))
     }
-    this.state = Metric.gauge("circuit_breaker_state", {
-      description: "Circuit state: 0 Closed, 1 HalfOpen, 2 Open",
-      attributes
-    })
-    this.failureRate = Metric.gauge("circuit_breaker_failure_rate", {
-      description: "Failure rate in the window (absent until minimumCalls outcomes are in it)",
-      attributes
-    })
-    this.slowCallRate = Metric.gauge("circuit_breaker_slow_call_rate", {
-      description: "Slow-call rate in the window (absent until minimumCalls outcomes are in it)",
-      attributes
-    })
+    this.register(
+      Metric.gauge("circuit_breaker_state", { description: "Circuit state: 0 Closed, 1 HalfOpen, 2 Open", attributes }),
+      () => ({ value: STATE_VALUE[circuit.state] })
+    )
+    if (circuit.window !== undefined) {
+      const window = circuit.window
+      const rate = (count: () => number, minimumCalls: number | undefined) => () => ({
+        value: minimumCalls !== undefined && window.calls >= minimumCalls ? count() / window.calls : Number.NaN
+      })
+      this.register(
+        Metric.gauge("circuit_breaker_failure_rate", {
+          description: "Failure rate in the window (NaN until minimumCalls outcomes are in it)",
+          attributes
+        }),
+        rate(() => window.failures, circuit.policy.failureRate?.minimumCalls)
+      )
+      this.register(
+        Metric.gauge("circuit_breaker_slow_call_rate", {
+          description: "Slow-call rate in the window (NaN until minimumCalls outcomes are in it)",
+          attributes
+        }),
+        rate(() => window.slow, circuit.policy.slowCall?.minimumCalls)
+      )
+    }
     this.latency = Metric.histogram("circuit_breaker_call_duration_seconds", {
       description: "Duration of calls through a circuit, for circuits whose policy times calls",
       boundaries: LATENCY_BOUNDARIES,
@@ -58,26 +77,32 @@ export class CircuitInstruments {
     })
   }
 
-  outcome(outcome: Outcome, slow: boolean, context: Context.Context<never>): void {
-    this.calls[outcome].updateUnsafe(1, context)
-    if (slow) this.calls.slow.updateUnsafe(1, context)
+  outcome(outcome: Outcome, slow: boolean): void {
+    this.tallies[outcome]++
+    if (slow) this.tallies.slow++
   }
 
-  duration(millis: number, context: Context.Context<never>): void {
-    this.latency.updateUnsafe(millis / 1000, context)
+  duration(millis: number): void {
+    this.latency.updateUnsafe(millis / 1000, this.context)
   }
 
-  rates(failureRate: number | undefined, slowCallRate: number | undefined, context: Context.Context<never>): void {
-    if (failureRate !== undefined) this.failureRate.updateUnsafe(failureRate, context)
-    if (slowCallRate !== undefined) this.slowCallRate.updateUnsafe(slowCallRate, context)
-  }
-
-  transition(from: State, to: State, context: Context.Context<never>): void {
-    this.state.updateUnsafe(STATE_VALUE[to], context)
+  transition(from: State, to: State): void {
     Metric.counter("circuit_breaker_transitions_total", {
       description: "Circuit state transitions",
-      attributes: { domain: this.domain, circuit: this.circuit, from, to },
+      attributes: { ...this.attributes, from, to },
       incremental: true
-    }).updateUnsafe(1, context)
+    }).updateUnsafe(1, this.context)
+  }
+
+  /** Removes every series of this circuit from the registry. */
+  remove(): void {
+    for (const registration of this.registrations) registration.remove()
+    this.registrations.length = 0
+  }
+
+  private register<S>(metric: Metric.Metric<number, S>, get: () => S): void {
+    this.registrations.push(Metric.registerUnsafe(metric, this.context, { get, update: noop, modify: noop }))
   }
 }
+
+const noop = (): void => {}
