@@ -15,9 +15,10 @@
  *
  * @since 0.1.0
  */
-import type { Context, Duration, Effect, Layer, Schedule, Stream } from "effect"
+import type { Context, Duration, Effect, Layer, Metric, Schedule, Stream } from "effect"
 import { Data } from "effect"
 import * as internal from "./internal/circuitBreaker.ts"
+import * as internalMetrics from "./internal/circuitBreakerMetrics.ts"
 
 /**
  * The three states of a circuit.
@@ -374,3 +375,32 @@ export const make: (
   domain: string,
   options?: Options
 ) => Effect.Effect<CircuitBreaker, CircuitBreakerConfigError, import("effect").Scope.Scope> = internal.make
+
+/**
+ * The breaker's metrics, without attributes. Every series carries `domain` and `circuit` (the circuit id);
+ * `calls` also `outcome` (`success`, `failure`, `ignored`, `rejected`, `slow`: slow calls are counted as `slow` and as
+ * their success or failure), `transitions` also `from` and `to`. `state` is 0 Closed, 1 HalfOpen, 2 Open. The rate
+ * gauges exist for circuits with a window and read NaN until `minimumCalls` outcomes are in it. `callDuration`
+ * (seconds) is recorded for circuits whose policy times calls (`slowCall`, a time window) and for trial calls.
+ *
+ * Series live in the `Metric.MetricRegistry` current when the breaker was built, and are removed with it.
+ *
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * const rejections = Metric.value(
+ *   Metric.withAttributes(CircuitBreaker.metrics.calls, { domain: "app/Users", circuit: "GetUser", outcome: "rejected" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const metrics: {
+  readonly calls: Metric.Counter<number>
+  readonly transitions: Metric.Counter<number>
+  readonly state: Metric.Gauge<number>
+  readonly failureRate: Metric.Gauge<number>
+  readonly slowCallRate: Metric.Gauge<number>
+  readonly callDuration: Metric.Histogram<number>
+} = internalMetrics.metrics

@@ -13,6 +13,39 @@ import type { Circuit } from "./circuit.ts"
 
 const LATENCY_BOUNDARIES = Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 16 })
 
+const CALLS = {
+  id: "circuit_breaker_calls_total",
+  description: "Calls through a circuit by outcome (slow calls are also counted as success or failure)"
+}
+const TRANSITIONS = { id: "circuit_breaker_transitions_total", description: "Circuit state transitions" }
+const STATE = { id: "circuit_breaker_state", description: "Circuit state: 0 Closed, 1 HalfOpen, 2 Open" }
+const FAILURE_RATE = {
+  id: "circuit_breaker_failure_rate",
+  description: "Failure rate in the window (NaN until minimumCalls outcomes are in it)"
+}
+const SLOW_CALL_RATE = {
+  id: "circuit_breaker_slow_call_rate",
+  description: "Slow-call rate in the window (NaN until minimumCalls outcomes are in it)"
+}
+const LATENCY = {
+  id: "circuit_breaker_call_duration_seconds",
+  description: "Duration of calls through a circuit, for circuits whose policy times calls"
+}
+
+/**
+ * The breaker's metrics without attributes: read one series with `Metric.withAttributes(metric, attributes)`.
+ *
+ * @internal
+ */
+export const metrics = {
+  calls: Metric.counter(CALLS.id, { description: CALLS.description, incremental: true }),
+  transitions: Metric.counter(TRANSITIONS.id, { description: TRANSITIONS.description, incremental: true }),
+  state: Metric.gauge(STATE.id, { description: STATE.description }),
+  failureRate: Metric.gauge(FAILURE_RATE.id, { description: FAILURE_RATE.description }),
+  slowCallRate: Metric.gauge(SLOW_CALL_RATE.id, { description: SLOW_CALL_RATE.description }),
+  callDuration: Metric.histogram(LATENCY.id, { description: LATENCY.description, boundaries: LATENCY_BOUNDARIES })
+}
+
 const STATE_VALUE: Record<State, number> = { Closed: 0, HalfOpen: 1, Open: 2 }
 
 /** Monotonic per-circuit call counts (unlike `Stats`, never cleared by `reset`). @internal */
@@ -39,15 +72,15 @@ export class CircuitInstruments {
     const attributes = { domain, circuit: circuit.id }
     this.attributes = attributes
     for (const outcome of OUTCOMES) {
-      const metric = Metric.counter("circuit_breaker_calls_total", {
-        description: "Calls through a circuit by outcome (slow calls are also counted as success or failure)",
+      const metric = Metric.counter(CALLS.id, {
+        description: CALLS.description,
         attributes: { ...attributes, outcome },
         incremental: true
       })
       this.register(metric, () => ({ count: this.tallies[outcome], incremental: true }))
     }
     this.register(
-      Metric.gauge("circuit_breaker_state", { description: "Circuit state: 0 Closed, 1 HalfOpen, 2 Open", attributes }),
+      Metric.gauge(STATE.id, { description: STATE.description, attributes }),
       () => ({ value: STATE_VALUE[circuit.state] })
     )
     if (circuit.window !== undefined) {
@@ -56,22 +89,16 @@ export class CircuitInstruments {
         value: minimumCalls !== undefined && window.calls >= minimumCalls ? count() / window.calls : Number.NaN
       })
       this.register(
-        Metric.gauge("circuit_breaker_failure_rate", {
-          description: "Failure rate in the window (NaN until minimumCalls outcomes are in it)",
-          attributes
-        }),
+        Metric.gauge(FAILURE_RATE.id, { description: FAILURE_RATE.description, attributes }),
         rate(() => window.failures, circuit.policy.failureRate?.minimumCalls)
       )
       this.register(
-        Metric.gauge("circuit_breaker_slow_call_rate", {
-          description: "Slow-call rate in the window (NaN until minimumCalls outcomes are in it)",
-          attributes
-        }),
+        Metric.gauge(SLOW_CALL_RATE.id, { description: SLOW_CALL_RATE.description, attributes }),
         rate(() => window.slow, circuit.policy.slowCall?.minimumCalls)
       )
     }
-    this.latency = Metric.histogram("circuit_breaker_call_duration_seconds", {
-      description: "Duration of calls through a circuit, for circuits whose policy times calls",
+    this.latency = Metric.histogram(LATENCY.id, {
+      description: LATENCY.description,
       boundaries: LATENCY_BOUNDARIES,
       attributes
     })
@@ -87,8 +114,8 @@ export class CircuitInstruments {
   }
 
   transition(from: State, to: State): void {
-    Metric.counter("circuit_breaker_transitions_total", {
-      description: "Circuit state transitions",
+    Metric.counter(TRANSITIONS.id, {
+      description: TRANSITIONS.description,
       attributes: { ...this.attributes, from, to },
       incremental: true
     }).updateUnsafe(1, this.context)
