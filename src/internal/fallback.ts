@@ -1,4 +1,5 @@
-import { Cause, Effect, Formatter, Stream } from "effect"
+import type { Fiber } from "effect"
+import { Cause, Context, Effect, Formatter, LogLevel, Stream } from "effect"
 import { dual } from "effect/Function"
 import type { CircuitBreaker, CircuitOpenError } from "../CircuitBreaker.ts"
 import { InvalidFallbackOptions } from "../Fallback.ts"
@@ -6,7 +7,7 @@ import { InvalidFallbackOptions } from "../Fallback.ts"
 type Combinator = "Fallback.orElse" | "Fallback.stream"
 type AnyEffect = Effect.Effect<unknown, unknown, unknown>
 type AnyStream = Stream.Stream<unknown, unknown, unknown>
-type BreakerKey = Effect.Effect<CircuitBreaker, never, unknown>
+type BreakerKey = Context.Key<unknown, CircuitBreaker>
 
 interface RawOptions {
   readonly on?: ReadonlyArray<string> | ((error: unknown) => boolean) | undefined
@@ -103,16 +104,20 @@ const rejectionOf = (breaker: CircuitBreaker, id: string) => (error: unknown): b
   hasTag(error) && error._tag === "CircuitOpenError" && (error as CircuitOpenError).id === id &&
   (error as CircuitOpenError).domain === breaker.domain
 
-/** Logged and annotated before the fallback runs; cheap when Debug is filtered out. */
-const announce = (plan: Plan, trigger: unknown): Effect.Effect<void> =>
-  Effect.andThen(
-    Effect.logDebug(plan.activatedMessage, describe(trigger)),
-    Effect.annotateCurrentSpan(
-      plan.id === undefined
-        ? { "fallback.activated": true, "fallback.trigger": describe(trigger) }
-        : { "fallback.activated": true, "fallback.trigger": describe(trigger), "fallback.id": plan.id }
-    )
-  )
+/** Marks the current span with the activation; a direct attribute write keeps the rejection path cheap. */
+const annotateActivation = (fiber: Fiber.Fiber<unknown, unknown>, plan: Plan, trigger: unknown): void => {
+  const span = fiber.cache.span
+  if (span === undefined || span._tag !== "Span" || span.status._tag === "Ended") return
+  span.attribute("fallback.activated", true)
+  span.attribute("fallback.trigger", describe(trigger))
+  if (plan.id !== undefined) span.attribute("fallback.id", plan.id)
+}
+
+/** The Debug line of an activation, or `undefined` when Debug is filtered out (the common case in production). */
+const activationLog = (fiber: Fiber.Fiber<unknown, unknown>, plan: Plan, trigger: unknown): Effect.Effect<void> | undefined =>
+  LogLevel.isGreaterThan(fiber.cache.minimumLogLevel, "Debug")
+    ? undefined
+    : Effect.logDebug(plan.activatedMessage, describe(trigger))
 
 const causeOfTrigger = (trigger: unknown, primaryCause: Cause.Cause<unknown> | undefined): Cause.Cause<unknown> =>
   primaryCause ?? Cause.fail(trigger)
@@ -176,10 +181,15 @@ const activateEffect = (
   trigger: unknown,
   primaryCause: Cause.Cause<unknown> | undefined
 ): AnyEffect =>
-  Effect.andThen(
-    announce(plan, trigger),
-    Effect.catchCause(build(trigger), (cause) => reportFailedFallback(plan, trigger, primaryCause, cause))
-  )
+  Effect.withFiber((fiber) => {
+    annotateActivation(fiber, plan, trigger)
+    const guarded = Effect.catchCause(
+      build(trigger),
+      (cause) => reportFailedFallback(plan, trigger, primaryCause, cause)
+    )
+    const log = activationLog(fiber, plan, trigger)
+    return log === undefined ? guarded : Effect.andThen(log, guarded)
+  })
 
 /** Built once per breaker instance (or once per call without a breaker): runs reuse the same Effect. */
 const recoverEffect = (
@@ -208,7 +218,9 @@ const guardedEffect = (plan: Plan, build: (trigger: unknown) => AnyEffect, prima
   const id = plan.id as string
   let cachedBreaker: CircuitBreaker | undefined
   let cached: AnyEffect = primary
-  return Effect.flatMap(key, (breaker) => {
+  // A direct context read: `Effect.flatMap(key, ...)` would double what the combinator adds to `protect`.
+  return Effect.withFiber((fiber) => {
+    const breaker = Context.getUnsafe(fiber.context as Context.Context<unknown>, key)
     if (breaker !== cachedBreaker) {
       cached = recoverEffect(plan, build, breaker.protect(id)(primary), rejectionOf(breaker, id))
       cachedBreaker = breaker
@@ -245,13 +257,15 @@ const activateStream = (
   primaryCause: Cause.Cause<unknown> | undefined,
   emitted: number
 ): AnyStream =>
-  Stream.concat(
-    Stream.fromEffectDrain(announce(plan, trigger)),
-    Stream.catchCause(
-      Stream.suspend(() => build(trigger, emitted === 0 ? NoProgress : { emitted })),
+  Stream.unwrap(Effect.withFiber((fiber) => {
+    annotateActivation(fiber, plan, trigger)
+    const guarded = Stream.catchCause(
+      build(trigger, emitted === 0 ? NoProgress : { emitted }),
       (cause) => Stream.fromEffect(reportFailedFallback(plan, trigger, primaryCause, cause))
     )
-  )
+    const log = activationLog(fiber, plan, trigger)
+    return Effect.succeed(log === undefined ? guarded : Stream.concat(Stream.fromEffectDrain(log), guarded))
+  }))
 
 /** Counts delivered items per chunk, for fallback functions that resume; streams given as values skip it. */
 class Progress {
