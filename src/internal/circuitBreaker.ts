@@ -54,6 +54,34 @@ const DEFAULT_EVENT_BUFFER = 1024
 interface Entry {
   readonly circuit: Circuit
   readonly instruments: CircuitInstruments
+  readonly sync: CircuitSync | undefined
+}
+
+/**
+ * What a distributed layer (the Redis-backed breaker) plugs into one circuit: it observes outcomes and transitions,
+ * and may refuse a HalfOpen trial the local circuit admitted (another process holds the shared permit).
+ *
+ * @internal
+ */
+export interface CircuitSync {
+  /** After an admitted call's outcome is recorded; `verdict` is undefined for an interrupted call (nothing recorded). */
+  readonly recorded: (generation: number, trial: boolean, verdict: Verdict | undefined, slow: boolean) => void
+  /** For every transition published; `remote` when caused by `Control.apply`. */
+  readonly transitioned: (transition: PendingTransition, remote: boolean) => void
+  /** Asked before a HalfOpen trial admitted under `generation` runs: `false` rejects it and frees its permit. */
+  readonly acquireTrial: (generation: number) => Effect.Effect<boolean>
+}
+
+/** @internal */
+export interface Sync {
+  /** Called once per circuit, when the breaker creates it. */
+  readonly track: (circuit: Circuit) => CircuitSync
+}
+
+/** @internal */
+export interface Control {
+  /** Changes circuit `id` (created if new) with `f`, then publishes the transitions as remote ones. */
+  readonly apply: (id: string, f: (circuit: Circuit, now: number) => void) => Effect.Effect<void>
 }
 
 /** The span of the current fiber, if any: read directly so calls outside any span pay nothing. */
@@ -74,6 +102,13 @@ const outcomeOf = (verdict: Verdict): CB.Outcome =>
 /** @internal */
 export const make = (domain: string, options: CB.Options = {}): Effect.Effect<
   CB.CircuitBreaker,
+  CircuitBreakerConfigError,
+  Scope.Scope
+> => Effect.map(makeWith(domain, options, undefined), (made) => made.breaker)
+
+/** A breaker whose circuits report to `sync`, with the `Control` a distributed layer applies remote state through. @internal */
+export const makeWith = (domain: string, options: CB.Options, sync: Sync | undefined): Effect.Effect<
+  { readonly breaker: CB.CircuitBreaker; readonly control: Control },
   CircuitBreakerConfigError,
   Scope.Scope
 > =>
@@ -101,7 +136,7 @@ export const make = (domain: string, options: CB.Options = {}): Effect.Effect<
         for (const entry of Ref.getUnsafe(circuits).values()) entry.instruments.remove()
       }).pipe(Effect.andThen(PubSub.shutdown(transitionsHub)), Effect.andThen(PubSub.shutdown(eventsHub)))
     )
-    return makeBreaker(policy, circuits, context, transitionsHub, eventsHub)
+    return makeBreaker(policy, circuits, context, transitionsHub, eventsHub, sync)
   })
 
 const makeBreaker = (
@@ -109,8 +144,9 @@ const makeBreaker = (
   circuitsRef: Ref.Ref<Map<string, Entry>>,
   context: Context.Context<never>,
   transitionsHub: PubSub.PubSub<CB.Transition>,
-  eventsHub: PubSub.PubSub<CB.CallEvent>
-): CB.CircuitBreaker => {
+  eventsHub: PubSub.PubSub<CB.CallEvent>,
+  sync: Sync | undefined
+): { readonly breaker: CB.CircuitBreaker; readonly control: Control } => {
   const domain = policy.domain
   const outbox: Array<PendingTransition> = []
   let eventSubscribers = 0
@@ -121,21 +157,24 @@ const makeBreaker = (
     let entry = map.get(id)
     if (entry === undefined) {
       const circuit = new Circuit(id, policy, outbox)
-      entry = { circuit, instruments: new CircuitInstruments(domain, circuit, context) }
+      entry = { circuit, instruments: new CircuitInstruments(domain, circuit, context), sync: sync?.track(circuit) }
       map.set(id, entry)
     }
     return entry
   }
 
   /** Publishes what the last operation changed; returns the logging to run, if any. */
-  const flush = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<void> | undefined => {
+  const flush = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, remote = false): Effect.Effect<void> | undefined => {
     if (outbox.length === 0) return undefined
     const pending = outbox.splice(0, outbox.length)
     const logs: Array<Effect.Effect<void>> = []
-    for (const { from, id, reason, to, at } of pending) {
+    for (const pendingTransition of pending) {
+      const { from, id, reason, to, at } = pendingTransition
       const transition: CB.Transition = { domain, id, from, to, at, reason }
       PubSub.publishUnsafe(transitionsHub, transition)
-      entryFor(id).instruments.transition(from, to)
+      const changed = entryFor(id)
+      changed.instruments.transition(from, to)
+      changed.sync?.transitioned(pendingTransition, remote)
       const message = `circuit ${domain}/${id}: ${from} -> ${to} (${reason})`
       const annotations = { "circuit.domain": domain, "circuit.id": id, "circuit.from": from, "circuit.to": to }
       logs.push(Effect.annotateLogs(to === "Open" ? Effect.logWarning(message) : Effect.logInfo(message), annotations))
@@ -200,6 +239,7 @@ const makeBreaker = (
         if (die === undefined) {
           // Interrupted: nothing is recorded, a trial's permit goes back.
           if (trial) circuit.release(generation)
+          entry.sync?.recorded(generation, trial, undefined, false)
           return flush(entry, fiber)
         }
         error = die.defect
@@ -210,6 +250,7 @@ const makeBreaker = (
     const durationMillis = timed ? now - start : 0
     const slow = policy.slowCall !== undefined && durationMillis > policy.slowCall.millis
     circuit.record(generation, trial, verdict, slow, now, error)
+    if (entry.sync !== undefined) entry.sync.recorded(generation, trial, verdict, slow)
     if (circuit.mode !== "disabled") {
       const outcome = outcomeOf(verdict)
       entry.instruments.outcome(outcome, slow)
@@ -275,22 +316,36 @@ const makeBreaker = (
             orElse: () => trialTimedOut(entry, fiber, generation)
           })
           : restore(self)
+        const trial = Effect.onExitPrimitive(call, (exit) => {
+          // A trial that timed out was already recorded as a failure by `trialTimedOut`.
+          if (exit._tag === "Failure" && isTrialTimeout(exit)) return undefined
+          return settle(entry, fiber, generation, true, start, true, exit)
+        })
+        const gate = entry.sync?.acquireTrial(generation)
+        if (gate === undefined) return withPendingLogs(entry, fiber, trial)
         return withPendingLogs(
           entry,
           fiber,
-          Effect.onExitPrimitive(call, (exit) => {
-            // A trial that timed out was already recorded as a failure by `trialTimedOut`.
-            if (exit._tag === "Failure" && isTrialTimeout(exit)) return undefined
-            return settle(entry, fiber, generation, true, start, true, exit)
-          })
+          Effect.flatMap(
+            Effect.onInterrupt(restore(gate), () => Effect.sync(() => circuit.release(generation))),
+            (admitted) => admitted ? trial : refuseTrial(entry, fiber, generation)
+          )
         )
       })
     )
+
+  /** A trial the local circuit admitted but the distributed layer refused: its permit goes back, the call is rejected. */
+  const refuseTrial = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, generation: number) => {
+    entry.circuit.release(generation)
+    entry.circuit.rejected++
+    return reject(entry, fiber, nowOf(fiber))
+  }
 
   const trialTimedOut = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, generation: number) =>
     Effect.suspend(() => {
       const now = nowOf(fiber)
       entry.circuit.record(generation, true, Verdict.Failure, false, now, undefined)
+      entry.sync?.recorded(generation, true, Verdict.Failure, false)
       entry.instruments.outcome("failure", false)
       publishEvent(entry, "failure", false, 0, now)
       const error = makeCircuitOpenError(domain, entry.circuit.id, "Open", entry.circuit.retryAfterMillis(now))
@@ -367,7 +422,14 @@ const makeBreaker = (
       )
     )
     const logs = flush(entry, fiber)
-    return logs === undefined ? Effect.succeed(tracked) : Effect.as(logs, tracked)
+    const admitted = logs === undefined ? Effect.succeed(tracked) : Effect.as(logs, tracked)
+    const gate = trial ? entry.sync?.acquireTrial(generation) : undefined
+    if (gate === undefined) return admitted
+    return Effect.flatMap(
+      gate,
+      (ok): Effect.Effect<Stream.Stream<A, E | CircuitOpenError, R>> =>
+        ok ? admitted : Effect.succeed(Stream.fromEffect(refuseTrial(entry, fiber, generation)))
+    )
   }
 
 
@@ -381,7 +443,12 @@ const makeBreaker = (
       return logs === undefined ? Effect.succeed(snapshot) : Effect.as(logs, snapshot)
     })
 
-  const statsOf = (circuit: Circuit, now: number): CB.Stats => ({
+  const statsOf = (circuit: Circuit, now: number): CB.Stats => {
+    circuit.window?.expire(now)
+    return statsSnapshot(circuit, now)
+  }
+
+  const statsSnapshot = (circuit: Circuit, now: number): CB.Stats => ({
     domain,
     id: circuit.id,
     state: circuit.state,
@@ -410,7 +477,16 @@ const makeBreaker = (
       return flush(entry, fiber) ?? Effect.void
     })
 
-  return {
+  const control: Control = {
+    apply: (id, f) =>
+      Effect.withFiber((fiber) => {
+        const entry = entryFor(id)
+        f(entry.circuit, nowOf(fiber))
+        return flush(entry, fiber, true) ?? Effect.void
+      })
+  }
+
+  const breaker: CB.CircuitBreaker = {
     domain,
     protect,
     protectStream,
@@ -439,6 +515,7 @@ const makeBreaker = (
         circuit.mode = mode
       })
   }
+  return { breaker, control }
 }
 
 /** @internal */
