@@ -232,16 +232,53 @@ export class Circuit {
     if (this.halfOpenSuccesses >= this.policy.successThreshold) this.toClosed(now, "trialSucceeded")
   }
 
-  private toOpen(now: number, reason: TransitionReason, error: unknown): void {
+  /** The consecutive-openings count a trip at `now` reaches: a circuit that stayed Closed long enough starts over. */
+  nextOpenings(now: number): number {
+    if (this.state !== "Closed") return this.openings + 1
+    const calmMillis = this.policy.backoffResetMillis ?? this.lastOpeningMillis
+    return now - this.closedAt >= calmMillis ? 1 : this.openings + 1
+  }
+
+  /** How long the `openings`-th opening lasts, lengthened by the retry-after hint of the failure that caused it. */
+  openingMillisFor(openings: number, error: unknown): number {
     const policy = this.policy
-    if (this.state === "Closed") {
-      const calmMillis = policy.backoffResetMillis ?? this.lastOpeningMillis
-      if (now - this.closedAt >= calmMillis) this.openings = 0
-    }
-    this.openings++
     const hint = error !== undefined && policy.retryAfterMillis !== undefined ? policy.retryAfterMillis(error) : undefined
-    const millis = Math.min(Math.max(policy.openingMillis(this.openings), hint ?? 0), policy.maxResetMillis)
+    return Math.min(Math.max(policy.openingMillis(openings), hint ?? 0), policy.maxResetMillis)
+  }
+
+  /**
+   * Takes on a state decided by other processes (a distributed layer's shared store). The same state keeps its
+   * counts; an Open state takes the shared opening's remaining time (`remainingMillis`, ignored when `forced`).
+   */
+  adopt(
+    state: State,
+    remainingMillis: number,
+    openings: number,
+    forced: boolean,
+    reason: TransitionReason,
+    now: number
+  ): void {
+    this.openings = openings
+    this.forced = state === "Open" && forced
+    if (state === "Open") {
+      if (this.state !== "Open") {
+        this.transition(now, "Open", reason)
+        this.openedAt = now
+        if (!forced) this.lastOpeningMillis = remainingMillis
+      }
+      this.openUntil = forced ? Number.POSITIVE_INFINITY : now + remainingMillis
+    } else if (this.state !== state) {
+      if (state === "Closed") return this.toClosed(now, reason)
+      this.transition(now, "HalfOpen", reason)
+      this.openedAt ??= now
+    }
+  }
+
+  private toOpen(now: number, reason: TransitionReason, error: unknown): void {
+    const openings = this.nextOpenings(now)
+    const millis = this.openingMillisFor(openings, error)
     this.transition(now, "Open", reason)
+    this.openings = openings
     this.openedAt = now
     this.openUntil = now + millis
     this.lastOpeningMillis = millis
