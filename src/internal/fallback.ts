@@ -85,7 +85,7 @@ const makePlan = (combinator: Combinator, options: RawOptions | undefined): Plan
 }
 
 /** A short, never-throwing description of a failure, for logs and span attributes. */
-export const describe = (failure: unknown): string => {
+const describe = (failure: unknown): string => {
   if (typeof failure === "object" && failure !== null) {
     const { _tag, message } = failure as { readonly _tag?: unknown; readonly message?: unknown }
     if (typeof _tag === "string") {
@@ -248,7 +248,7 @@ export const orElse = dual(
 
 type StreamBuilder = (trigger: unknown, progress: { readonly emitted: number }) => AnyStream
 
-const NoProgress = { emitted: 0 } as const
+const NoProgress: { readonly emitted: number } = Object.freeze({ emitted: 0 })
 
 const activateStream = (
   plan: Plan,
