@@ -5,3 +5,4 @@
  */
 export * as CircuitBreaker from "./CircuitBreaker.ts"
 export * as Fallback from "./Fallback.ts"
+export * as FallbackChain from "./FallbackChain.ts"

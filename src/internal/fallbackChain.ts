@@ -1,0 +1,404 @@
+import { Duration, Effect, Metric } from "effect"
+import type * as Context from "effect/Context"
+import { dual } from "effect/Function"
+import { NodeInspectSymbol } from "effect/Inspectable"
+import { pipeArguments } from "effect/Pipeable"
+import type * as CircuitBreaker from "../CircuitBreaker.ts"
+import type * as FallbackChain from "../FallbackChain.ts"
+import { ConcurrencyLimitExceeded, FallbackChainConfigError, ProviderTimeout } from "./fallbackChainErrors.ts"
+import { hedged } from "./fallbackChainHedged.ts"
+import { LastKnownGoodMemory } from "./fallbackChainMemory.ts"
+import type { Result } from "./fallbackChainRun.ts"
+import { SequentialRun } from "./fallbackChainSequential.ts"
+
+/** @internal */
+export const TypeId = "~effect-fallback/FallbackChain" as const
+
+// ----------------------------------------------------------------------------
+// metrics
+// ----------------------------------------------------------------------------
+
+/** @internal */
+export const activationsTotal = Metric.counter("fallback_activations_total", {
+  description: "Answers given by a provider other than the primary",
+  incremental: true
+})
+
+/** @internal */
+export const latencySeconds = Metric.histogram("fallback_latency_seconds", {
+  description: "Latency of the provider that answered, in seconds",
+  // 1 ms .. ~16 s: fast caches and slow remote services both land in a meaningful bucket
+  boundaries: Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 16 })
+})
+
+/** @internal */
+export const exhaustedTotal = Metric.counter("fallback_exhausted_total", {
+  description: "Calls for which every provider of the chain failed",
+  incremental: true
+})
+
+/** @internal */
+export const providerFailuresTotal = Metric.counter("fallback_provider_failures_total", {
+  description: "Provider failures, timeouts, rejections and budget skips",
+  incremental: true
+})
+
+// ----------------------------------------------------------------------------
+// providers
+// ----------------------------------------------------------------------------
+
+/**
+ * Counts the calls a provider is running. The count belongs to the provider as added, so every chain derived from
+ * the one it was added to shares it: the limit protects the dependency, whichever chain calls it.
+ *
+ * @internal
+ */
+export class Limiter {
+  readonly limit: number
+  inFlight = 0
+  readonly rejection: Effect.Effect<never, ConcurrencyLimitExceeded>
+  readonly acquire: Effect.Effect<boolean> = Effect.sync(() => {
+    if (this.inFlight >= this.limit) return false
+    this.inFlight++
+    return true
+  })
+  readonly release: Effect.Effect<void> = Effect.sync(() => {
+    this.inFlight--
+  })
+
+  constructor(chain: string, source: string, limit: number) {
+    this.limit = limit
+    this.rejection = Effect.suspend(() => Effect.fail(new ConcurrencyLimitExceeded({ chain, source, limit })))
+  }
+
+  guard<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ConcurrencyLimitExceeded, R> {
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(
+        this.acquire,
+        (admitted): Effect.Effect<A, E | ConcurrencyLimitExceeded, R> =>
+          admitted ? Effect.ensuring(restore(effect), this.release) : this.rejection
+      )
+    )
+  }
+}
+
+/** @internal */
+export type ProviderKind = "effect" | "lastKnownGood"
+
+/**
+ * One provider, compiled once when it is added: everything the engine needs per call is precomputed here.
+ *
+ * @internal
+ */
+export interface ProviderDef extends FallbackChain.Provider {
+  readonly run: (input: unknown) => Effect.Effect<unknown, unknown, unknown>
+  readonly memory: LastKnownGoodMemory | undefined
+  readonly isTrigger: (error: unknown) => boolean
+  readonly defects: boolean
+  readonly breaker: Context.Key<unknown, CircuitBreaker.CircuitBreaker> | undefined
+  readonly timeoutOptions:
+    | { readonly duration: Duration.Duration; readonly orElse: () => Effect.Effect<never, ProviderTimeout> }
+    | undefined
+  readonly limiter: Limiter | undefined
+  readonly latency: Metric.Histogram<number>
+  readonly activations: Metric.Counter<number>
+  readonly failureCounters: Readonly<Record<FallbackChain.FailureReason, Metric.Counter<number>>>
+  readonly logAnnotations: Readonly<Record<string, string>>
+}
+
+// ----------------------------------------------------------------------------
+// the chain value
+// ----------------------------------------------------------------------------
+
+/** @internal */
+export interface Settings {
+  readonly budget: Duration.Duration | undefined
+  readonly budgetNanos: number
+  readonly hedge: Duration.Duration | undefined
+  readonly hedgeNanos: number
+}
+
+/** @internal */
+export interface FallbackChainImpl extends FallbackChain.FallbackChain<unknown, unknown, unknown, unknown> {
+  readonly providers: ReadonlyArray<ProviderDef>
+  readonly memories: ReadonlyArray<LastKnownGoodMemory>
+  readonly settings: Settings
+  readonly spanName: string
+  readonly spanOptions: {
+    readonly attributes: Readonly<Record<string, unknown>>
+    readonly captureStackTrace: false
+  }
+  readonly exhausted: Metric.Counter<number>
+  readonly logAnnotations: Readonly<Record<string, string>>
+}
+
+const variance = {
+  _Input: (_: unknown) => {},
+  _A: (_: never) => _,
+  _E: (_: never) => _,
+  _R: (_: never) => _
+}
+
+const ChainProto = {
+  [TypeId]: variance,
+  pipe() {
+    return pipeArguments(this, arguments)
+  },
+  toJSON(this: FallbackChainImpl) {
+    return {
+      _id: "FallbackChain",
+      name: this.name,
+      providers: this.providers.map((provider) => provider.name),
+      budget: this.options.budget === undefined ? undefined : Duration.format(this.settings.budget!),
+      hedge: this.options.hedge === undefined ? undefined : Duration.format(this.settings.hedge!)
+    }
+  },
+  toString(this: FallbackChainImpl) {
+    return `FallbackChain(${this.name}: ${this.providers.map((provider) => provider.name).join(" -> ")})`
+  },
+  [NodeInspectSymbol](this: FallbackChainImpl) {
+    return this.toJSON()
+  }
+}
+
+const makeChain = (
+  name: string,
+  options: FallbackChain.ExecuteOptions,
+  settings: Settings,
+  providers: ReadonlyArray<ProviderDef>,
+  memories: ReadonlyArray<LastKnownGoodMemory>
+): FallbackChainImpl => {
+  const chain = Object.create(ChainProto)
+  chain.name = name
+  chain.options = options
+  chain.settings = settings
+  chain.providers = providers
+  chain.memories = memories
+  chain.spanName = `FallbackChain.${name}`
+  chain.spanOptions = { attributes: { "fallback.chain": name }, captureStackTrace: false }
+  chain.exhausted = Metric.withAttributes(exhaustedTotal, { chain: name })
+  chain.logAnnotations = { "fallback.chain": name }
+  return chain
+}
+
+/** @internal */
+export const isFallbackChain = (u: unknown): u is FallbackChain.FallbackChain<never, unknown, unknown, unknown> =>
+  typeof u === "object" && u !== null && TypeId in u
+
+// ----------------------------------------------------------------------------
+// validation
+// ----------------------------------------------------------------------------
+
+const invalid = (chain: string, field: string, value: unknown, expected: string): never => {
+  throw new FallbackChainConfigError({ chain, field, value, expected })
+}
+
+const decodeDuration = (chain: string, field: string, input: Duration.Input, allowZero: boolean): Duration.Duration => {
+  const decoded = Duration.fromInput(input)
+  if (decoded._tag === "None") return invalid(chain, field, input, "a duration such as \"500 millis\" or 500")
+  const duration = decoded.value
+  if (Duration.isNegative(duration) || (!allowZero && Duration.isZero(duration))) {
+    return invalid(chain, field, input, allowZero ? "a duration >= 0" : "a duration > 0")
+  }
+  return duration
+}
+
+const checkPositiveInteger = (chain: string, field: string, value: number): number =>
+  Number.isInteger(value) && value >= 1 ? value : invalid(chain, field, value, "an integer >= 1")
+
+const checkName = (chain: FallbackChainImpl, name: string): string => {
+  if (typeof name !== "string" || name.length === 0) return invalid(chain.name, "a provider name", name, "non-empty")
+  if (chain.providers.some((provider) => provider.name === name)) {
+    return invalid(chain.name, "a provider name", name, "unique within the chain")
+  }
+  return name
+}
+
+/** @internal */
+export const resolveSettings = (chain: string, options: FallbackChain.ExecuteOptions): Settings => {
+  const budget = options.budget === undefined ? undefined : decodeDuration(chain, "budget", options.budget, false)
+  const hedge = options.hedge === undefined ? undefined : decodeDuration(chain, "hedge", options.hedge, true)
+  return {
+    budget,
+    budgetNanos: budget === undefined ? Infinity : Duration.toMillis(budget) * 1e6,
+    hedge,
+    hedgeNanos: hedge === undefined ? Infinity : Duration.toMillis(hedge) * 1e6
+  }
+}
+
+// ----------------------------------------------------------------------------
+// constructors
+// ----------------------------------------------------------------------------
+
+/** @internal */
+export const make = (name: string, options?: FallbackChain.ExecuteOptions): FallbackChainImpl => {
+  if (typeof name !== "string" || name.length === 0) invalid(String(name), "the chain name", name, "non-empty")
+  const resolved = options ?? {}
+  return makeChain(name, resolved, resolveSettings(name, resolved), [], [])
+}
+
+const compileOn = (on: unknown): (error: unknown) => boolean => {
+  if (on === undefined) return () => true
+  if (typeof on === "function") return on as (error: unknown) => boolean
+  const tags = new Set<unknown>(on as ReadonlyArray<string>)
+  return (error) => typeof error === "object" && error !== null && tags.has((error as { readonly _tag?: unknown })._tag)
+}
+
+const providerMetrics = (chain: string, source: string) => ({
+  latency: Metric.withAttributes(latencySeconds, { chain, source }),
+  activations: Metric.withAttributes(activationsTotal, { chain, source }),
+  failureCounters: {
+    failed: Metric.withAttributes(providerFailuresTotal, { chain, source, reason: "failed" }),
+    timedOut: Metric.withAttributes(providerFailuresTotal, { chain, source, reason: "timedOut" }),
+    rejected: Metric.withAttributes(providerFailuresTotal, { chain, source, reason: "rejected" }),
+    skipped: Metric.withAttributes(providerFailuresTotal, { chain, source, reason: "skipped" })
+  },
+  logAnnotations: { "fallback.chain": chain, "fallback.source": source }
+})
+
+interface RawProviderOptions {
+  readonly on?: unknown
+  readonly defects?: boolean | undefined
+  readonly breaker?: Context.Key<unknown, CircuitBreaker.CircuitBreaker> | undefined
+  readonly id?: string | undefined
+  readonly timeout?: Duration.Input | undefined
+  readonly concurrency?: number | undefined
+}
+
+const addProvider = (
+  self: FallbackChainImpl,
+  name: string,
+  run: (input: unknown) => Effect.Effect<unknown, unknown, unknown>,
+  options?: RawProviderOptions
+): FallbackChainImpl => {
+  checkName(self, name)
+  if (typeof run !== "function") invalid(self.name, `the provider of "${name}"`, run, "a function of the input")
+  const on = options?.on
+  if (on !== undefined && typeof on !== "function" && !(Array.isArray(on) && on.length > 0)) {
+    invalid(self.name, `on of "${name}"`, on, "a non-empty array of tags or a predicate")
+  }
+  if (options?.breaker !== undefined && (typeof options.id !== "string" || options.id.length === 0)) {
+    invalid(self.name, `id of "${name}"`, options.id, "a non-empty circuit id when a breaker is given")
+  }
+  const timeout = options?.timeout === undefined
+    ? undefined
+    : decodeDuration(self.name, `timeout of "${name}"`, options.timeout, false)
+  const concurrency = options?.concurrency === undefined
+    ? undefined
+    : checkPositiveInteger(self.name, `concurrency of "${name}"`, options.concurrency)
+  const chainName = self.name
+  const provider: ProviderDef = {
+    name,
+    index: self.providers.length,
+    kind: "effect",
+    timeout,
+    concurrency,
+    circuit: options?.breaker === undefined ? undefined : options.id,
+    run,
+    memory: undefined,
+    isTrigger: compileOn(on),
+    defects: options?.defects === true,
+    breaker: options?.breaker,
+    timeoutOptions: timeout === undefined ? undefined : {
+      duration: timeout,
+      orElse: () => Effect.fail(new ProviderTimeout({ chain: chainName, source: name, timeout, cause: "timeout" }))
+    },
+    limiter: concurrency === undefined ? undefined : new Limiter(chainName, name, concurrency),
+    ...providerMetrics(chainName, name)
+  }
+  return makeChain(self.name, self.options, self.settings, [...self.providers, provider], self.memories)
+}
+
+/** @internal */
+export const add: {
+  (
+    name: string,
+    provider: (input: unknown) => Effect.Effect<unknown, unknown, unknown>,
+    options?: RawProviderOptions
+  ): (self: FallbackChainImpl) => FallbackChainImpl
+  (
+    self: FallbackChainImpl,
+    name: string,
+    provider: (input: unknown) => Effect.Effect<unknown, unknown, unknown>,
+    options?: RawProviderOptions
+  ): FallbackChainImpl
+} = dual((args) => isFallbackChain(args[0]), addProvider)
+
+const neverRuns = () => Effect.die("a last-known-good provider is answered by the engine, never run")
+
+const addLastKnownGood = (
+  self: FallbackChainImpl,
+  options: FallbackChain.LastKnownGoodOptions<unknown>
+): FallbackChainImpl => {
+  const name = checkName(self, options.name ?? "last_known_good")
+  if (self.providers.length === 0) {
+    invalid(self.name, `the position of "${name}"`, 0, "after the primary provider, whose answers it remembers")
+  }
+  const maxStaleness = decodeDuration(self.name, "maxStaleness", options.maxStaleness, true)
+  const capacity = checkPositiveInteger(self.name, "capacity", options.capacity)
+  const key = options.key ?? String
+  const memory = new LastKnownGoodMemory(key, Duration.toMillis(maxStaleness) * 1e6, capacity)
+  const provider: ProviderDef = {
+    name,
+    index: self.providers.length,
+    kind: "lastKnownGood",
+    timeout: undefined,
+    concurrency: undefined,
+    circuit: undefined,
+    run: neverRuns,
+    memory,
+    isTrigger: () => true,
+    defects: false,
+    breaker: undefined,
+    timeoutOptions: undefined,
+    limiter: undefined,
+    ...providerMetrics(self.name, name)
+  }
+  return makeChain(self.name, self.options, self.settings, [...self.providers, provider], [...self.memories, memory])
+}
+
+/** @internal */
+export const lastKnownGood: {
+  (options: FallbackChain.LastKnownGoodOptions<unknown>): (self: FallbackChainImpl) => FallbackChainImpl
+  (self: FallbackChainImpl, options: FallbackChain.LastKnownGoodOptions<unknown>): FallbackChainImpl
+} = dual(2, addLastKnownGood)
+
+// ----------------------------------------------------------------------------
+// execution
+// ----------------------------------------------------------------------------
+
+const run = (
+  chain: FallbackChainImpl,
+  input: unknown,
+  settings: Settings
+): Effect.Effect<Result<unknown>, unknown, unknown> =>
+  Effect.withFiber((fiber) =>
+    settings.hedge === undefined
+      ? new SequentialRun(chain, input, settings, fiber).from(0)
+      : hedged(chain, input, settings, fiber)
+  )
+
+/** @internal */
+export const execute: {
+  (input: unknown, options?: FallbackChain.ExecuteOptions): (
+    self: FallbackChainImpl
+  ) => Effect.Effect<Result<unknown>, unknown, unknown>
+  (
+    self: FallbackChainImpl,
+    input: unknown,
+    options?: FallbackChain.ExecuteOptions
+  ): Effect.Effect<Result<unknown>, unknown, unknown>
+} = dual(
+  (args) => isFallbackChain(args[0]),
+  (self: FallbackChainImpl, input: unknown, options?: FallbackChain.ExecuteOptions) => {
+    let settings = self.settings
+    if (options !== undefined) {
+      try {
+        settings = resolveSettings(self.name, { ...self.options, ...options })
+      } catch (error) {
+        return Effect.die(error)
+      }
+    }
+    return Effect.withSpan(run(self, input, settings), self.spanName, self.spanOptions)
+  }
+)

@@ -1,0 +1,151 @@
+import { Data, Duration } from "effect"
+
+/** @internal */
+export type FailureReason = "failed" | "timedOut" | "rejected" | "skipped"
+
+/** @internal */
+export interface ProviderFailure {
+  readonly source: string
+  readonly index: number
+  readonly reason: FailureReason
+  readonly error: unknown
+  readonly latency: Duration.Duration
+}
+
+// Errors of the chain are raised on paths that can run thousands of times a second during an outage (a fallback
+// storm); a stack captured inside the engine says nothing useful and costs microseconds, so none is captured.
+
+/** @internal */
+export const describeError = (error: unknown): string => {
+  if (error === undefined) return "no error"
+  if (typeof error === "object" && error !== null) {
+    const tag = (error as { readonly _tag?: unknown })._tag
+    const message = (error as { readonly message?: unknown }).message
+    const name = typeof tag === "string" ? tag : error instanceof Error ? error.name : "Error"
+    return typeof message === "string" && message.length > 0 ? `${name}: ${message}` : name
+  }
+  return String(error)
+}
+
+const describeFailure = (failure: ProviderFailure): string =>
+  failure.reason === "skipped"
+    ? `${failure.source} skipped`
+    : `${failure.source} ${failure.reason} after ${Duration.format(failure.latency)} (${describeError(failure.error)})`
+
+/** @internal */
+export class AllFallbacksExhausted extends Data.TaggedError("AllFallbacksExhausted")<{
+  readonly chain: string
+  readonly failures: ReadonlyArray<ProviderFailure>
+  readonly budget: Duration.Duration | undefined
+  readonly budgetExhausted: boolean
+  readonly elapsed: Duration.Duration
+}> {
+  constructor(args: {
+    readonly chain: string
+    readonly failures: ReadonlyArray<ProviderFailure>
+    readonly budget: Duration.Duration | undefined
+    readonly budgetExhausted: boolean
+    readonly elapsed: Duration.Duration
+  }) {
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    super(args)
+    Error.stackTraceLimit = limit
+  }
+  override get message(): string {
+    const head = this.failures.length === 0
+      ? `chain "${this.chain}" has no providers`
+      : `all providers of chain "${this.chain}" failed: ${this.failures.map(describeFailure).join("; ")}`
+    return this.budgetExhausted && this.budget !== undefined
+      ? `${head} (time budget of ${Duration.format(this.budget)} exhausted)`
+      : head
+  }
+}
+
+/** @internal */
+export class ProviderTimeout extends Data.TaggedError("ProviderTimeout")<{
+  readonly chain: string
+  readonly source: string
+  readonly timeout: Duration.Duration
+  readonly cause: "timeout" | "budget"
+}> {
+  constructor(args: {
+    readonly chain: string
+    readonly source: string
+    readonly timeout: Duration.Duration
+    readonly cause: "timeout" | "budget"
+  }) {
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    super(args)
+    Error.stackTraceLimit = limit
+  }
+  override get message(): string {
+    const limit = this.cause === "budget" ? "its share of the time budget" : "its timeout"
+    return `provider "${this.source}" of chain "${this.chain}" did not answer within ${limit} (${
+      Duration.format(this.timeout)
+    })`
+  }
+}
+
+/** @internal */
+export class ConcurrencyLimitExceeded extends Data.TaggedError("ConcurrencyLimitExceeded")<{
+  readonly chain: string
+  readonly source: string
+  readonly limit: number
+}> {
+  constructor(args: { readonly chain: string; readonly source: string; readonly limit: number }) {
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    super(args)
+    Error.stackTraceLimit = limit
+  }
+  override get message(): string {
+    return `provider "${this.source}" of chain "${this.chain}" already runs ${this.limit} calls, its concurrency limit`
+  }
+}
+
+/** @internal */
+export class LastKnownGoodUnavailable extends Data.TaggedError("LastKnownGoodUnavailable")<{
+  readonly chain: string
+  readonly source: string
+  readonly key: string
+  readonly reason: "missing" | "tooStale"
+  readonly staleness: Duration.Duration | undefined
+  readonly maxStaleness: Duration.Duration
+}> {
+  constructor(args: {
+    readonly chain: string
+    readonly source: string
+    readonly key: string
+    readonly reason: "missing" | "tooStale"
+    readonly staleness: Duration.Duration | undefined
+    readonly maxStaleness: Duration.Duration
+  }) {
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    super(args)
+    Error.stackTraceLimit = limit
+  }
+  override get message(): string {
+    return this.reason === "missing" || this.staleness === undefined
+      ? `no remembered value for key "${this.key}"`
+      : `the remembered value for key "${this.key}" is ${Duration.format(this.staleness)} old, over the limit of ${
+        Duration.format(this.maxStaleness)
+      }`
+  }
+}
+
+/** @internal */
+export class FallbackChainConfigError extends Data.TaggedError("FallbackChainConfigError")<{
+  readonly chain: string
+  readonly field: string
+  readonly value: unknown
+  readonly expected: string
+}> {
+  override get message(): string {
+    return `invalid fallback chain "${this.chain}": ${this.field} must be ${this.expected}, got ${
+      typeof this.value === "string" ? JSON.stringify(this.value) : String(this.value)
+    }`
+  }
+}

@@ -1,0 +1,259 @@
+import type { Cause, Clock as ClockNs, Fiber as FiberNs } from "effect"
+import { Clock, Context, Duration, Effect } from "effect"
+import type * as FallbackChain from "../FallbackChain.ts"
+import type { FallbackChainImpl, ProviderDef, Settings } from "./fallbackChain.ts"
+import {
+  AllFallbacksExhausted,
+  ConcurrencyLimitExceeded,
+  describeError,
+  type FailureReason,
+  LastKnownGoodUnavailable,
+  type ProviderFailure,
+  ProviderTimeout
+} from "./fallbackChainErrors.ts"
+import type { Remembered } from "./fallbackChainMemory.ts"
+
+/** @internal */
+export class Result<A> implements FallbackChain.FallbackResult<A> {
+  readonly value: A
+  readonly source: string
+  readonly index: number
+  readonly isFallback: boolean
+  readonly latency: Duration.Duration
+  readonly elapsed: Duration.Duration
+  readonly failures: ReadonlyArray<ProviderFailure>
+  readonly staleness: Duration.Duration | undefined
+  constructor(
+    value: A,
+    provider: ProviderDef,
+    latency: Duration.Duration,
+    elapsed: Duration.Duration,
+    failures: ReadonlyArray<ProviderFailure>,
+    staleness: Duration.Duration | undefined
+  ) {
+    this.value = value
+    this.source = provider.name
+    this.index = provider.index
+    this.isFallback = provider.index > 0
+    this.latency = latency
+    this.elapsed = elapsed
+    this.failures = failures
+    this.staleness = staleness
+  }
+}
+
+/** @internal */
+export interface Classified {
+  readonly reason: FailureReason
+  readonly error: unknown
+}
+
+const noFailures: ReadonlyArray<ProviderFailure> = []
+
+const nanosToDuration = (nanos: number): Duration.Duration => Duration.millis(nanos / 1e6)
+
+const byIndex = (a: ProviderFailure, b: ProviderFailure) => a.index - b.index
+
+/**
+ * The state of one `execute`: what both engines (sequential and hedged) share. One instance per call, with the
+ * chain's precompiled providers, so the per-call work is a handful of field writes.
+ *
+ * @internal
+ */
+export abstract class Run {
+  readonly chain: FallbackChainImpl
+  readonly input: unknown
+  readonly settings: Settings
+  readonly fiber: FiberNs.Fiber<unknown, unknown>
+  readonly clock: ClockNs.Clock
+  readonly startedAt: number
+  readonly deadline: number
+  failures: Array<ProviderFailure> | undefined = undefined
+  budgetExhausted = false
+
+  constructor(chain: FallbackChainImpl, input: unknown, settings: Settings, fiber: FiberNs.Fiber<unknown, unknown>) {
+    this.chain = chain
+    this.input = input
+    this.settings = settings
+    this.fiber = fiber
+    this.clock = fiber.getRef(Clock.Clock)
+    this.startedAt = this.now()
+    this.deadline = this.startedAt + settings.budgetNanos
+  }
+
+  now(): number {
+    return Number(this.clock.monotonicTimeNanosUnsafe())
+  }
+
+  /** The seed's split: provider `i` of `n` gets `min(remaining, remaining / (n - i))`; `<= 0` when the budget is gone. */
+  share(index: number, now: number): number {
+    if (this.settings.budget === undefined) return Infinity
+    const remaining = this.deadline - now
+    return Math.min(remaining, remaining / (this.chain.providers.length - index))
+  }
+
+  /** The provider's call, wrapped with its timeout, circuit, concurrency limit and share of the budget. */
+  attempt(provider: ProviderDef, share: number, now: number): Effect.Effect<unknown, unknown, unknown> {
+    if (provider.memory !== undefined) return this.recall(provider, now)
+    let effect = provider.run(this.input)
+    if (provider.timeoutOptions !== undefined) effect = Effect.timeoutOrElse(effect, provider.timeoutOptions)
+    if (provider.breaker !== undefined) {
+      effect = Context.getUnsafe(this.fiber.context, provider.breaker).protect(provider.circuit!)(effect)
+    }
+    if (share !== Infinity) {
+      const timeout = nanosToDuration(share)
+      const chain = this.chain.name
+      effect = Effect.timeoutOrElse(effect, {
+        duration: timeout,
+        orElse: () => Effect.fail(new ProviderTimeout({ chain, source: provider.name, timeout, cause: "budget" }))
+      })
+    }
+    return provider.limiter === undefined ? effect : provider.limiter.guard(effect)
+  }
+
+  /** A last-known-good provider answers synchronously: an Exit, which the engines consume without a fiber step. */
+  recall(provider: ProviderDef, now: number): Effect.Effect<Remembered, LastKnownGoodUnavailable> {
+    const memory = provider.memory!
+    const key = memory.key(this.input)
+    const entry = memory.recall(key, now)
+    if (entry !== undefined && !memory.isTooStale(entry, now)) return Effect.succeed(entry)
+    return Effect.fail(
+      new LastKnownGoodUnavailable({
+        chain: this.chain.name,
+        source: provider.name,
+        key,
+        reason: entry === undefined ? "missing" : "tooStale",
+        staleness: entry === undefined ? undefined : nanosToDuration(now - entry.at),
+        maxStaleness: nanosToDuration(memory.maxStalenessNanos)
+      })
+    )
+  }
+
+  /**
+   * What a failed attempt means for the chain, or `undefined` when the failure must stop the chain and propagate:
+   * interruption, a defect without `defects: true`, or a failure outside the provider's `on`.
+   */
+  classify(provider: ProviderDef, cause: Cause.Cause<unknown>): Classified | undefined {
+    let failure: unknown = undefined
+    let failed = false
+    for (const reason of cause.reasons) {
+      if (reason._tag === "Die") return provider.defects ? { reason: "failed", error: reason.defect } : undefined
+      if (reason._tag === "Fail" && !failed) {
+        failed = true
+        failure = reason.error
+      }
+    }
+    if (!failed) return undefined
+    if (failure instanceof ProviderTimeout && this.isOwn(provider, failure)) return { reason: "timedOut", error: failure }
+    if (failure instanceof ConcurrencyLimitExceeded && this.isOwn(provider, failure)) {
+      return { reason: "rejected", error: failure }
+    }
+    if (provider.circuit !== undefined && isCircuitOpen(failure, provider.circuit)) {
+      return { reason: "rejected", error: failure }
+    }
+    return provider.isTrigger(failure) ? { reason: "failed", error: failure } : undefined
+  }
+
+  isOwn(provider: ProviderDef, error: { readonly chain: string; readonly source: string }): boolean {
+    return error.source === provider.name && error.chain === this.chain.name
+  }
+
+  recordFailure(provider: ProviderDef, classified: Classified, latencyNanos: number): Effect.Effect<void> {
+    const { error, reason } = classified
+    this.failures ??= []
+    this.failures.push({ source: provider.name, index: provider.index, reason, error, latency: nanosToDuration(latencyNanos) })
+    provider.failureCounters[reason].updateUnsafe(1, this.fiber.context)
+    const span = this.fiber.cache.span
+    if (span !== undefined && span._tag === "Span") {
+      span.event("fallback.provider_failed", this.clock.currentTimeNanosUnsafe(), {
+        "fallback.source": provider.name,
+        "fallback.reason": reason
+      })
+    }
+    return Effect.logWarning(
+      `provider "${provider.name}" of chain "${this.chain.name}" ${reason}: ${describeError(error)}`
+    ).pipe(Effect.annotateLogs(provider.logAnnotations), Effect.annotateLogs("fallback.reason", reason))
+  }
+
+  /** The budget is gone: every provider from `index` on is recorded as skipped, without running. */
+  skipFrom(index: number): Effect.Effect<void> {
+    const providers = this.chain.providers
+    this.budgetExhausted = true
+    this.failures ??= []
+    const skipped: Array<string> = []
+    for (let i = index; i < providers.length; i++) {
+      const provider = providers[i]
+      this.failures.push({
+        source: provider.name,
+        index: provider.index,
+        reason: "skipped",
+        error: undefined,
+        latency: Duration.zero
+      })
+      provider.failureCounters.skipped.updateUnsafe(1, this.fiber.context)
+      skipped.push(provider.name)
+    }
+    return skipped.length === 0 ? Effect.void : Effect.logWarning(
+      `time budget of chain "${this.chain.name}" exhausted, skipping ${skipped.join(", ")}`
+    ).pipe(Effect.annotateLogs(this.chain.logAnnotations))
+  }
+
+  answer(provider: ProviderDef, value: unknown, attemptStartedAt: number): Effect.Effect<Result<unknown>> {
+    const now = this.now()
+    const context = this.fiber.context
+    let staleness: Duration.Duration | undefined = undefined
+    if (provider.memory !== undefined) {
+      const remembered = value as Remembered
+      value = remembered.value
+      staleness = nanosToDuration(now - remembered.at)
+    } else if (provider.index === 0) {
+      const memories = this.chain.memories
+      for (let i = 0; i < memories.length; i++) memories[i].remember(this.input, value, now)
+    }
+    const latency = now - attemptStartedAt
+    provider.latency.updateUnsafe(latency / 1e9, context)
+    const span = this.fiber.cache.span
+    if (span !== undefined && span._tag === "Span") {
+      span.attribute("fallback.source", provider.name)
+      span.attribute("fallback.is_fallback", provider.index > 0)
+    }
+    const failures = this.failures === undefined ? noFailures : this.failures.sort(byIndex)
+    const result = new Result(
+      value,
+      provider,
+      nanosToDuration(latency),
+      nanosToDuration(now - this.startedAt),
+      failures,
+      staleness
+    )
+    if (provider.index === 0) return Effect.succeed(result)
+    provider.activations.updateUnsafe(1, context)
+    return Effect.as(
+      Effect.logWarning(
+        `fallback activated in chain "${this.chain.name}": ${this.chain.providers[0].name} -> ${provider.name}`
+      ).pipe(Effect.annotateLogs(provider.logAnnotations)),
+      result
+    )
+  }
+
+  exhausted(): Effect.Effect<never, AllFallbacksExhausted> {
+    this.chain.exhausted.updateUnsafe(1, this.fiber.context)
+    const span = this.fiber.cache.span
+    if (span !== undefined && span._tag === "Span") span.attribute("fallback.exhausted", true)
+    const error = new AllFallbacksExhausted({
+      chain: this.chain.name,
+      failures: this.failures === undefined ? noFailures : this.failures.sort(byIndex),
+      budget: this.settings.budget,
+      budgetExhausted: this.budgetExhausted,
+      elapsed: nanosToDuration(this.now() - this.startedAt)
+    })
+    return Effect.andThen(
+      Effect.logError(error.message).pipe(Effect.annotateLogs(this.chain.logAnnotations)),
+      Effect.fail(error)
+    )
+  }
+}
+
+const isCircuitOpen = (error: unknown, circuit: string): boolean =>
+  typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "CircuitOpenError" &&
+  (error as { readonly id?: unknown }).id === circuit

@@ -1,0 +1,44 @@
+import type { Cause, Fiber } from "effect"
+import { Effect } from "effect"
+import type { FallbackChainImpl, Settings } from "./fallbackChain.ts"
+import { type Result, Run } from "./fallbackChainRun.ts"
+
+/**
+ * Runs the providers one after the other. The continuation object is the run itself (its `onSuccess` and
+ * `onFailure` fields), so one attempt allocates no closure; an attempt that is already an Exit (a last-known-good
+ * lookup, an `Effect.succeed`) is consumed without a fiber step.
+ *
+ * @internal
+ */
+export class SequentialRun extends Run {
+  current = 0
+  attemptStartedAt = 0
+
+  constructor(chain: FallbackChainImpl, input: unknown, settings: Settings, fiber: Fiber.Fiber<unknown, unknown>) {
+    super(chain, input, settings, fiber)
+  }
+
+  readonly onSuccess = (value: unknown): Effect.Effect<Result<unknown>> =>
+    this.answer(this.chain.providers[this.current], value, this.attemptStartedAt)
+
+  readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<Result<unknown>, unknown, unknown> => {
+    const provider = this.chain.providers[this.current]
+    const classified = this.classify(provider, cause)
+    if (classified === undefined) return Effect.failCause(cause)
+    return Effect.flatMap(
+      this.recordFailure(provider, classified, this.now() - this.attemptStartedAt),
+      () => this.from(this.current + 1)
+    )
+  }
+
+  from(index: number): Effect.Effect<Result<unknown>, unknown, unknown> {
+    const providers = this.chain.providers
+    if (index >= providers.length) return this.exhausted()
+    const now = this.now()
+    const share = this.share(index, now)
+    if (share <= 0) return Effect.andThen(this.skipFrom(index), this.exhausted())
+    this.current = index
+    this.attemptStartedAt = now
+    return Effect.matchCauseEffectEager(this.attempt(providers[index], share, now), this)
+  }
+}
