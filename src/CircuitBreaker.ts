@@ -18,6 +18,7 @@
 import type { Context, Duration, Effect, Layer, Metric, Schedule, Stream } from "effect"
 import { Data } from "effect"
 import * as internal from "./internal/circuitBreaker.ts"
+import * as internalConfig from "./internal/circuitBreakerConfig.ts"
 import * as internalMetrics from "./internal/circuitBreakerMetrics.ts"
 
 /**
@@ -355,6 +356,31 @@ export const layer: <Self>(
   key: Context.Key<Self, CircuitBreaker>,
   options?: Options
 ) => Layer.Layer<Self, CircuitBreakerConfigError> = internal.layer
+
+/**
+ * Builds a domain breaker from configuration read through Effect `Config` (the environment by default): one variable
+ * per setting, named `<prefix>_<SETTING>`, e.g. `PAYMENTS_BREAKER_FAILURE_THRESHOLD=3`,
+ * `PAYMENTS_BREAKER_RESET_TIMEOUT="30 seconds"`, `PAYMENTS_BREAKER_FAILURE_RATE_WINDOW=100`. Unset variables keep
+ * `defaults` (then the built-in defaults). A value that does not parse or is out of range fails the layer with a
+ * `CircuitBreakerConfigError` naming the variable and the allowed range. The README lists every setting.
+ *
+ * ```ts
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * class PaymentsBreaker extends CircuitBreaker.Service<PaymentsBreaker>()("app/PaymentsBreaker") {}
+ *
+ * const PaymentsBreakerLive = CircuitBreaker.layerConfig(PaymentsBreaker, {
+ *   prefix: "PAYMENTS_BREAKER",
+ *   defaults: { failureThreshold: 5, exclude: ["CardDeclined"] }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerConfig: <Self>(
+  key: Context.Key<Self, CircuitBreaker>,
+  options: { readonly prefix: string; readonly defaults?: Options | undefined }
+) => Layer.Layer<Self, CircuitBreakerConfigError> = internalConfig.layerConfig
 
 /**
  * Builds a breaker as an Effect, for use without a service key (tests, scripts).
