@@ -591,6 +591,22 @@ describe("Fallback with a breaker", () => {
       assert.include(error as CircuitBreaker.CircuitOpenError, { domain: "test/RequestsBreaker", id: "GetUserProfile", state: "Open" })
     }).pipe(Effect.provide(breakerLayer())))
 
+  it.effect("a CircuitOpenError of another circuit, raised inside the primary, is an ordinary failure subject to `on`", () =>
+    Effect.gen(function*() {
+      const breaker = yield* RequestsBreaker
+      yield* breaker.open("Inner")
+      const inner = failing(timedOut).pipe(breaker.protect("Inner"))
+      const call = inner.pipe(
+        Fallback.orElse(Effect.succeed("fallback"), { on: ["TimeoutError"], breaker: RequestsBreaker, id: "Outer" })
+      )
+      expectTypeOf(call).toEqualTypeOf<
+        Effect.Effect<string, ConnectionError | UserNotFound | CircuitBreaker.CircuitOpenError, RequestsBreaker>
+      >()
+      const error = yield* Effect.flip(call)
+      assert.isTrue(CircuitBreaker.isCircuitOpenError(error))
+      assert.strictEqual((error as CircuitBreaker.CircuitOpenError).id, "Inner")
+    }).pipe(Effect.provide(breakerLayer())))
+
   it.effect("a failure outside `on` propagates unchanged but still counts toward opening the circuit", () =>
     Effect.gen(function*() {
       const breaker = yield* RequestsBreaker
