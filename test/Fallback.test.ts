@@ -163,7 +163,10 @@ describe("Fallback.orElse", () => {
         )
         expectTypeOf(program).toEqualTypeOf<Effect.Effect<string, UserNotFound>>()
         assert.strictEqual(yield* program, "transient ConnectionError")
-        const passed = yield* failing(missing).pipe(Fallback.orElse(Effect.succeed("fallback"), { on: isTransient }), Effect.flip)
+        const passed = yield* failing(missing).pipe(
+          Fallback.orElse(Effect.succeed("fallback"), { on: isTransient }),
+          Effect.flip
+        )
         assert.strictEqual(passed, missing)
       }))
 
@@ -171,7 +174,9 @@ describe("Fallback.orElse", () => {
       Effect.gen(function*() {
         const slowerThan = (ms: number) =>
           failing(new TimeoutError({ ms })).pipe(
-            Fallback.orElse(Effect.succeed("fallback"), { on: (error) => error._tag === "TimeoutError" && error.ms > 100 })
+            Fallback.orElse(Effect.succeed("fallback"), {
+              on: (error) => error._tag === "TimeoutError" && error.ms > 100
+            })
           )
         expectTypeOf(slowerThan(1)).toEqualTypeOf<Effect.Effect<string, Failure>>()
         assert.strictEqual(yield* slowerThan(500), "fallback")
@@ -338,12 +343,16 @@ describe("Fallback.orElse", () => {
       }
       const untyped = Fallback.orElse as (...args: ReadonlyArray<unknown>) => any
       const emptyOn = raised(() => untyped(Effect.fail(1), Effect.succeed(0), { on: [] }))
-      assert.strictEqual(emptyOn.message, "Fallback.orElse: on must be a non-empty array of _tags or a predicate, got []")
+      assert.strictEqual(
+        emptyOn.message,
+        "Fallback.orElse: on must be a non-empty array of _tags or a predicate, got []"
+      )
       const badDefects = raised(() => untyped(Effect.fail(1), Effect.succeed(0), { defects: "yes" }))
       assert.strictEqual(badDefects.message, "Fallback.orElse: defects must be a boolean, got \"yes\"")
       const notAFallback = raised(() => untyped(42)(Effect.fail(1)))
       assert.deepStrictEqual([notAFallback.combinator, notAFallback.field], ["Fallback.orElse", "fallback"])
-      const notAStream = raised(() => (Fallback.stream as (...args: ReadonlyArray<unknown>) => any)(Effect.succeed(1))(Stream.make(1)))
+      const untypedStream = Fallback.stream as (...args: ReadonlyArray<unknown>) => any
+      const notAStream = raised(() => untypedStream(Effect.succeed(1))(Stream.make(1)))
       assert.deepStrictEqual([notAStream.combinator, notAStream.field], ["Fallback.stream", "fallback"])
     })
   })
@@ -373,7 +382,8 @@ const fallbackStream = (itemIds: ReadonlyArray<string>) => Stream.fromIterable(i
 const ids = ["a", "b", "c", "d"]
 
 describe("Fallback.stream", () => {
-  it.effect("the seed: the primary yields 2 items then loses its connection; the client sees primary x2, fallback x4", () =>
+  it.effect("the seed: the primary yields 2 items then loses its connection; the client sees primary x2, fallback x4",
+    () =>
     Effect.gen(function*() {
       const items = yield* primaryStream(ids, 2).pipe(
         Fallback.stream(fallbackStream(ids), { on: ["ConnectionError", "TimeoutError"] }),
@@ -396,7 +406,9 @@ describe("Fallback.stream", () => {
     (k) =>
       Effect.gen(function*() {
         const items = yield* primaryStream(manyIds, k).pipe(Fallback.stream(fallbackStream(manyIds)), Stream.runCollect)
-        const expected = k < N ? [...manyIds.slice(0, k).map(primaryItem), ...manyIds.map(fallbackItem)] : manyIds.map(primaryItem)
+        const expected = k < N
+          ? [...manyIds.slice(0, k).map(primaryItem), ...manyIds.map(fallbackItem)]
+          : manyIds.map(primaryItem)
         assert.deepStrictEqual(items, expected)
       })
   )
@@ -486,7 +498,11 @@ describe("Fallback.stream", () => {
         return fallbackStream(ids)
       })
       for (const defects of [false, true]) {
-        const items = yield* primaryStream(ids, 2).pipe(Fallback.stream(fallback, { defects }), Stream.take(2), Stream.runCollect)
+        const items = yield* primaryStream(ids, 2).pipe(
+          Fallback.stream(fallback, { defects }),
+          Stream.take(2),
+          Stream.runCollect
+        )
         assert.deepStrictEqual(items, [primaryItem("a"), primaryItem("b")])
       }
       assert.isFalse(fallbackStarted)
@@ -583,15 +599,24 @@ describe("Fallback with a breaker", () => {
       const breaker = yield* RequestsBreaker
       yield* breaker.open("GetUserProfile")
       const error = yield* failing(missing).pipe(
-        Fallback.orElse((error) => Effect.succeed(error), { on: ["TimeoutError"], breaker: RequestsBreaker, id: "GetUserProfile" }),
+        Fallback.orElse((error) => Effect.succeed(error), {
+          on: ["TimeoutError"],
+          breaker: RequestsBreaker,
+          id: "GetUserProfile"
+        }),
         Effect.flip,
         Effect.flip
       )
       assert.isTrue(CircuitBreaker.isCircuitOpenError(error))
-      assert.include(error as CircuitBreaker.CircuitOpenError, { domain: "test/RequestsBreaker", id: "GetUserProfile", state: "Open" })
+      assert.include(error as CircuitBreaker.CircuitOpenError, {
+        domain: "test/RequestsBreaker",
+        id: "GetUserProfile",
+        state: "Open"
+      })
     }).pipe(Effect.provide(breakerLayer())))
 
-  it.effect("a CircuitOpenError of another circuit, raised inside the primary, is an ordinary failure subject to `on`", () =>
+  it.effect("a CircuitOpenError of another circuit, raised inside the primary, is an ordinary failure subject to `on`",
+    () =>
     Effect.gen(function*() {
       const breaker = yield* RequestsBreaker
       yield* breaker.open("Inner")
@@ -611,7 +636,11 @@ describe("Fallback with a breaker", () => {
     Effect.gen(function*() {
       const breaker = yield* RequestsBreaker
       const call = failing(missing).pipe(
-        Fallback.orElse(Effect.succeed("fallback"), { on: ["ConnectionError"], breaker: RequestsBreaker, id: "GetUserProfile" })
+        Fallback.orElse(Effect.succeed("fallback"), {
+          on: ["ConnectionError"],
+          breaker: RequestsBreaker,
+          id: "GetUserProfile"
+        })
       )
       const first = yield* Effect.flip(call)
       const second = yield* Effect.flip(call)
@@ -640,7 +669,9 @@ describe("Fallback with a breaker", () => {
       const breaker = yield* RequestsBreaker
       let healthy = false
       const primary = Effect.suspend(() => healthy ? Effect.succeed("primary") : failing(connectionLost))
-      const call = primary.pipe(Fallback.orElse(Effect.succeed("fallback"), { breaker: RequestsBreaker, id: "GetUserProfile" }))
+      const call = primary.pipe(
+        Fallback.orElse(Effect.succeed("fallback"), { breaker: RequestsBreaker, id: "GetUserProfile" })
+      )
       yield* Effect.all([call, call])
       assert.strictEqual(yield* breaker.state("GetUserProfile"), "Open")
       healthy = true
@@ -676,7 +707,9 @@ describe("Fallback with a breaker", () => {
         assert.deepStrictEqual([stats.successes, stats.failures], [1, 0])
       }).pipe(Effect.provide(breakerLayer())))
 
-    it.effect.each([0, 1, 3])("a failure at item %i records a failure; once open the fallback gets CircuitOpenError and emitted 0", (k) =>
+    it.effect.each([0, 1, 3])(
+      "a failure at item %i records a failure; once open the fallback gets CircuitOpenError and emitted 0",
+      (k) =>
       Effect.gen(function*() {
         const breaker = yield* RequestsBreaker
         const received: Array<[string, number]> = []
@@ -707,7 +740,9 @@ describe("Fallback with a breaker", () => {
         const items = primaryStream(ids, 2).pipe(
           Fallback.stream(fallbackStream(ids), { on: ["ConnectionError"], breaker: RequestsBreaker, id: "StreamItems" })
         )
-        expectTypeOf(items).toEqualTypeOf<Stream.Stream<StreamItemResult, TimeoutError | UserNotFound, RequestsBreaker>>()
+        expectTypeOf(items).toEqualTypeOf<
+          Stream.Stream<StreamItemResult, TimeoutError | UserNotFound, RequestsBreaker>
+        >()
         expect(yield* Stream.runCount(items).pipe(Effect.provide(Layer.fresh(breakerLayer())))).toBe(6)
       }))
   })

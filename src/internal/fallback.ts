@@ -114,7 +114,11 @@ const annotateActivation = (fiber: Fiber.Fiber<unknown, unknown>, plan: Plan, tr
 }
 
 /** The Debug line of an activation, or `undefined` when Debug is filtered out (the common case in production). */
-const activationLog = (fiber: Fiber.Fiber<unknown, unknown>, plan: Plan, trigger: unknown): Effect.Effect<void> | undefined =>
+const activationLog = (
+  fiber: Fiber.Fiber<unknown, unknown>,
+  plan: Plan,
+  trigger: unknown
+): Effect.Effect<void> | undefined =>
   LogLevel.isGreaterThan(fiber.cache.minimumLogLevel, "Debug")
     ? undefined
     : Effect.logDebug(plan.activatedMessage, describe(trigger))
@@ -135,7 +139,8 @@ const reportFailedFallback = <E>(
   if (Cause.hasInterruptsOnly(fallbackCause)) return Effect.failCause(fallbackCause)
   const primary = describe(trigger)
   const failure = Cause.squash(fallbackCause)
-  return Effect.logWarning("Fallback failed; the primary's failure follows", causeOfTrigger(trigger, primaryCause)).pipe(
+  const primaryFailure = causeOfTrigger(trigger, primaryCause)
+  return Effect.logWarning("Fallback failed; the primary's failure follows", primaryFailure).pipe(
     Effect.annotateLogs({ ...plan.labels, "fallback.primary.failure": primary, "fallback.failure": describe(failure) }),
     Effect.andThen(Effect.annotateCurrentSpan({
       "fallback.failed": true,
@@ -159,7 +164,7 @@ const selectTrigger = (plan: Plan, isRejection: ((error: unknown) => boolean) | 
     if (reason._tag === "Fail" && failure === NoTrigger) failure = reason.error
   }
   if (failure === NoTrigger) return NoTrigger
-  return (isRejection !== undefined && isRejection(failure)) || plan.matches(failure) ? failure : NoTrigger
+  return isRejection?.(failure) || plan.matches(failure) ? failure : NoTrigger
 }
 
 const matcherWith = (plan: Plan, isRejection: ((error: unknown) => boolean) | undefined) =>
