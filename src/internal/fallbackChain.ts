@@ -95,7 +95,9 @@ export interface ProviderDef extends FallbackChain.Provider {
   readonly memory: LastKnownGoodMemory | undefined
   readonly isTrigger: (error: unknown) => boolean
   readonly defects: boolean
-  readonly breaker: Context.Key<unknown, CircuitBreaker.CircuitBreaker> | undefined
+  readonly breaker:
+    | { readonly key: Context.Key<unknown, CircuitBreaker.CircuitBreaker>; readonly circuit: string }
+    | undefined
   readonly timeoutOptions:
     | { readonly duration: Duration.Duration; readonly orElse: () => Effect.Effect<never, ProviderTimeout> }
     | undefined
@@ -149,8 +151,8 @@ const ChainProto = {
       _id: "FallbackChain",
       name: this.name,
       providers: this.providers.map((provider) => provider.name),
-      budget: this.options.budget === undefined ? undefined : Duration.format(this.settings.budget!),
-      hedge: this.options.hedge === undefined ? undefined : Duration.format(this.settings.hedge!)
+      budget: this.settings.budget === undefined ? undefined : Duration.format(this.settings.budget),
+      hedge: this.settings.hedge === undefined ? undefined : Duration.format(this.settings.hedge)
     }
   },
   toString(this: FallbackChainImpl) {
@@ -298,7 +300,7 @@ const addProvider = (
     memory: undefined,
     isTrigger: compileOn(on),
     defects: options?.defects === true,
-    breaker: options?.breaker,
+    breaker: options?.breaker === undefined ? undefined : { key: options.breaker, circuit: options.id as string },
     timeoutOptions: timeout === undefined ? undefined : {
       duration: timeout,
       orElse: () => Effect.fail(new ProviderTimeout({ chain: chainName, source: name, timeout, cause: "timeout" }))

@@ -11,7 +11,7 @@ import {
   type ProviderFailure,
   ProviderTimeout
 } from "./fallbackChainErrors.ts"
-import type { Remembered } from "./fallbackChainMemory.ts"
+import type { LastKnownGoodMemory, Remembered } from "./fallbackChainMemory.ts"
 
 /** @internal */
 export class Result<A> implements FallbackChain.FallbackResult<A> {
@@ -94,11 +94,11 @@ export abstract class Run {
 
   /** The provider's call, wrapped with its timeout, circuit, concurrency limit and share of the budget. */
   attempt(provider: ProviderDef, share: number, now: number): Effect.Effect<unknown, unknown, unknown> {
-    if (provider.memory !== undefined) return this.recall(provider, now)
+    if (provider.memory !== undefined) return this.recall(provider, provider.memory, now)
     let effect = provider.run(this.input)
     if (provider.timeoutOptions !== undefined) effect = Effect.timeoutOrElse(effect, provider.timeoutOptions)
     if (provider.breaker !== undefined) {
-      effect = Context.getUnsafe(this.fiber.context, provider.breaker).protect(provider.circuit!)(effect)
+      effect = Context.getUnsafe(this.fiber.context, provider.breaker.key).protect(provider.breaker.circuit)(effect)
     }
     if (share !== Infinity) {
       const timeout = nanosToDuration(share)
@@ -112,8 +112,11 @@ export abstract class Run {
   }
 
   /** A last-known-good provider answers synchronously: an Exit, which the engines consume without a fiber step. */
-  recall(provider: ProviderDef, now: number): Effect.Effect<Remembered, LastKnownGoodUnavailable> {
-    const memory = provider.memory!
+  recall(
+    provider: ProviderDef,
+    memory: LastKnownGoodMemory,
+    now: number
+  ): Effect.Effect<Remembered, LastKnownGoodUnavailable> {
     const key = memory.key(this.input)
     const entry = memory.recall(key, now)
     if (entry !== undefined && !memory.isTooStale(entry, now)) return Effect.succeed(entry)
@@ -134,7 +137,7 @@ export abstract class Run {
    * interruption, a defect without `defects: true`, or a failure outside the provider's `on`.
    */
   classify(provider: ProviderDef, cause: Cause.Cause<unknown>): Classified | undefined {
-    let failure: unknown = undefined
+    let failure: unknown
     let failed = false
     for (const reason of cause.reasons) {
       if (reason._tag === "Die") return provider.defects ? { reason: "failed", error: reason.defect } : undefined
@@ -148,7 +151,7 @@ export abstract class Run {
     if (failure instanceof ConcurrencyLimitExceeded && this.isOwn(provider, failure)) {
       return { reason: "rejected", error: failure }
     }
-    if (provider.circuit !== undefined && isCircuitOpen(failure, provider.circuit)) {
+    if (provider.breaker !== undefined && isCircuitOpen(failure, provider.breaker.circuit)) {
       return { reason: "rejected", error: failure }
     }
     return provider.isTrigger(failure) ? { reason: "failed", error: failure } : undefined
@@ -201,7 +204,7 @@ export abstract class Run {
   answer(provider: ProviderDef, value: unknown, attemptStartedAt: number): Effect.Effect<Result<unknown>> {
     const now = this.now()
     const context = this.fiber.context
-    let staleness: Duration.Duration | undefined = undefined
+    let staleness: Duration.Duration | undefined
     if (provider.memory !== undefined) {
       const remembered = value as Remembered
       value = remembered.value
