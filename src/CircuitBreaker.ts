@@ -20,6 +20,7 @@ import { Data } from "effect"
 import * as internal from "./internal/circuitBreaker.ts"
 import * as internalConfig from "./internal/circuitBreakerConfig.ts"
 import * as internalMetrics from "./internal/circuitBreakerMetrics.ts"
+import * as internalRedis from "./internal/redisCircuitBreaker.ts"
 
 /**
  * The three states of a circuit.
@@ -430,3 +431,35 @@ export const metrics: {
   readonly slowCallRate: Metric.Gauge<number>
   readonly callDuration: Metric.Histogram<number>
 } = internalMetrics.metrics
+
+/**
+ * Builds a domain breaker whose circuits are shared by every process that uses the same `prefix` and service key,
+ * through Effect's `Redis` service. Calls never wait on Redis: admission reads the process's own circuits, outcomes
+ * are sent in batches every `flushInterval` (a Lua script trips the circuit from the aggregate of all processes), and
+ * transitions reach the other processes through pub/sub, within about `flushInterval` plus the pub/sub latency. Only
+ * a HalfOpen trial asks Redis first, for one of the `halfOpenMaxCalls` permits of the whole cluster, waiting at most
+ * `commandTimeout`. When Redis is unreachable the circuits run on local state and re-sync when it is back. Provide
+ * `Redis` with `NodeRedis.layer({ ..., disableOfflineQueue: true })`, so commands fail at once during an outage.
+ * See docs/Redis.md.
+ *
+ * ```ts
+ * import { NodeRedis } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * class PaymentsBreaker extends CircuitBreaker.Service<PaymentsBreaker>()("app/PaymentsBreaker") {}
+ *
+ * const PaymentsBreakerLive = CircuitBreaker.layerRedis(PaymentsBreaker, { failureThreshold: 5 }, {
+ *   prefix: "shop:",
+ *   flushInterval: "100 millis"
+ * }).pipe(Layer.provide(NodeRedis.layer({ url: "redis://127.0.0.1:6379", disableOfflineQueue: true })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerRedis = <Self>(
+  key: Context.Key<Self, CircuitBreaker>,
+  options: Options = {},
+  redis: internalRedis.RedisOptions = {}
+): Layer.Layer<Self, CircuitBreakerConfigError, import("effect/persistence").Redis.Redis> =>
+  internalRedis.layer(key, options, redis)
