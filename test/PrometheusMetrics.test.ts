@@ -1,0 +1,264 @@
+import { NodeHttpServer } from "@effect/platform-node"
+import { assert, describe, it } from "@effect/vitest"
+import { Data, Deferred, Duration, Effect, Fiber, Layer, Logger, Metric, References, Stream, Tracer } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import { PrometheusMetrics } from "effect/observability"
+import { TestClock } from "effect/testing"
+import { createServer } from "node:http"
+import { CircuitBreaker } from "effect-fallback"
+
+class Boom extends Data.TaggedError("Boom")<{}> {}
+
+class Accounts extends CircuitBreaker.Service<Accounts>()("test/Accounts") {}
+
+const ok = Effect.succeed("ok")
+const boom = Effect.fail(new Boom())
+
+const MetricsServer = HttpRouter.serve(PrometheusMetrics.layerHttp(), {
+  disableListenLog: true,
+  disableLogger: true
+}).pipe(Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })))
+
+const scrape = HttpServer.addressFormattedWith((base) =>
+  Effect.promise(() => fetch(`${base}/metrics`).then((response) => response.text()))
+)
+
+/** The samples of a Prometheus text body: series (`name{labels}`) to value, as written on the wire. */
+const samplesOf = (body: string): ReadonlyMap<string, string> =>
+  new Map(
+    body.split("\n").filter((line) => line !== "" && !line.startsWith("#")).map((line) => {
+      const space = line.lastIndexOf(" ")
+      return [line.slice(0, space), line.slice(space + 1)] as const
+    })
+  )
+
+/** Runs a call that takes `duration` of TestClock time, and returns its exit. */
+const taking = <A, E>(duration: Duration.Input, call: Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.forkChild(Effect.exit(call), { startImmediately: true })
+    yield* TestClock.adjust(duration)
+    return yield* Fiber.join(fiber)
+  })
+
+const repeat = <A, E>(times: number, call: Effect.Effect<A, E>) =>
+  Effect.repeat(Effect.exit(call), { times: times - 1 })
+
+const silent = Logger.layer([])
+
+describe("PrometheusMetrics", () => {
+  describe("/metrics over HTTP on 127.0.0.1", () => {
+    const breaker = CircuitBreaker.layer(Accounts, {
+      failureThreshold: 2,
+      resetTimeout: "30 seconds",
+      failureRate: { threshold: 0.5, minimumCalls: 4, window: 10 },
+      slowCall: { duration: "200 millis", rateThreshold: 0.5 }
+    })
+
+    // GetAccount: two instant successes, a 300 ms success (slow) and a 50 ms failure; stays Closed.
+    // Charge: two failures open it, then three calls are rejected. Durations come from the TestClock, so they are exact.
+    const traffic = Effect.gen(function*() {
+      const accounts = yield* Accounts
+      yield* repeat(2, ok.pipe(accounts.protect("GetAccount")))
+      yield* taking("300 millis", Effect.sleep("300 millis").pipe(Effect.andThen(ok), accounts.protect("GetAccount")))
+      yield* taking("50 millis", Effect.sleep("50 millis").pipe(Effect.andThen(boom), accounts.protect("GetAccount")))
+      yield* repeat(2, boom.pipe(accounts.protect("Charge")))
+      yield* repeat(3, ok.pipe(accounts.protect("Charge")))
+    }).pipe(Effect.provide(TestClock.layer()))
+
+    // A fresh registry per run, around the breaker's layer too: the breaker registers its series when it is built.
+    const scraped = Effect.suspend(() =>
+      traffic.pipe(
+        Effect.andThen(scrape),
+        Effect.provide(Layer.mergeAll(breaker, MetricsServer, silent)),
+        Effect.provideService(Metric.MetricRegistry, new Map())
+      )
+    )
+
+    const series = (name: string, circuit: string, extra = "") =>
+      `${name}{domain="test/Accounts",circuit="${circuit}"${extra}}`
+
+    it.live("calls by outcome, with slow calls counted beside their success or failure", () =>
+      Effect.gen(function*() {
+        const samples = samplesOf(yield* scraped)
+        const calls = (circuit: string, outcome: string) =>
+          samples.get(series("circuit_breaker_calls_total", circuit, `,outcome="${outcome}"`))
+        assert.deepStrictEqual(
+          ["success", "failure", "ignored", "rejected", "slow"].map((outcome) => calls("GetAccount", outcome)),
+          ["3", "1", "0", "0", "1"]
+        )
+        assert.deepStrictEqual(
+          ["success", "failure", "ignored", "rejected", "slow"].map((outcome) => calls("Charge", outcome)),
+          ["0", "2", "0", "3", "0"]
+        )
+      }))
+
+    it.live("the Closed -> Open transition, and the state gauge (0 Closed, 2 Open)", () =>
+      Effect.gen(function*() {
+        const samples = samplesOf(yield* scraped)
+        assert.strictEqual(
+          samples.get(series("circuit_breaker_transitions_total", "Charge", `,from="Closed",to="Open"`)),
+          "1"
+        )
+        assert.isUndefined(samples.get(series("circuit_breaker_transitions_total", "GetAccount", `,from="Closed",to="Open"`)))
+        assert.strictEqual(samples.get(series("circuit_breaker_state", "GetAccount")), "0")
+        assert.strictEqual(samples.get(series("circuit_breaker_state", "Charge")), "2")
+      }))
+
+    it.live("failure and slow-call rates of the window; NaN once an opening has cleared it", () =>
+      Effect.gen(function*() {
+        const samples = samplesOf(yield* scraped)
+        assert.strictEqual(samples.get(series("circuit_breaker_failure_rate", "GetAccount")), "0.25")
+        assert.strictEqual(samples.get(series("circuit_breaker_slow_call_rate", "GetAccount")), "0.25")
+        assert.strictEqual(samples.get(series("circuit_breaker_failure_rate", "Charge")), "NaN")
+        assert.strictEqual(samples.get(series("circuit_breaker_slow_call_rate", "Charge")), "NaN")
+      }))
+
+    it.live("a latency histogram in seconds for every admitted call when slowCall is configured", () =>
+      Effect.gen(function*() {
+        const body = yield* scraped
+        assert.include(body, "# TYPE circuit_breaker_call_duration_seconds histogram\n")
+        const samples = samplesOf(body)
+        const bucket = (circuit: string, le: string) =>
+          samples.get(series("circuit_breaker_call_duration_seconds_bucket", circuit, `,le="${le}"`))
+        // Durations 0, 0, 0.3 and 0.05 seconds.
+        assert.deepStrictEqual(
+          ["0.001", "0.032", "0.064", "0.256", "0.512", "+Inf"].map((le) => bucket("GetAccount", le)),
+          ["2", "2", "3", "3", "4", "4"]
+        )
+        assert.strictEqual(samples.get(series("circuit_breaker_call_duration_seconds_count", "GetAccount")), "4")
+        assert.strictEqual(samples.get(series("circuit_breaker_call_duration_seconds_sum", "GetAccount")), "0.35")
+        // Rejected calls never ran, so they have no duration.
+        assert.strictEqual(samples.get(series("circuit_breaker_call_duration_seconds_count", "Charge")), "2")
+      }))
+
+    it.live("declares each family's Prometheus type; the isolated registry holds only this breaker's series", () =>
+      Effect.gen(function*() {
+        const body = yield* scraped
+        for (
+          const declaration of [
+            "circuit_breaker_calls_total counter",
+            "circuit_breaker_transitions_total counter",
+            "circuit_breaker_state gauge",
+            "circuit_breaker_failure_rate gauge",
+            "circuit_breaker_slow_call_rate gauge",
+            "circuit_breaker_call_duration_seconds histogram"
+          ]
+        ) assert.include(body, `# TYPE ${declaration}\n`)
+        const series = Array.from(samplesOf(body).keys())
+        assert.isAbove(series.length, 0)
+        assert.isTrue(series.every((name) => name.includes(`{domain="test/Accounts",circuit="`)))
+      }))
+  })
+
+  describe("spans", () => {
+    it.effect("protect annotates the current span with domain, id, state after the call, and outcome", () =>
+      Effect.gen(function*() {
+        const spans: Array<Tracer.Span> = []
+        const tracer = Tracer.make({
+          span: (options) => {
+            const span = Tracer.nativeTracer.span(options)
+            spans.push(span)
+            return span
+          }
+        })
+        const accounts = yield* Accounts
+        const traced = <A, E>(name: string, call: Effect.Effect<A, E>) =>
+          Effect.exit(call.pipe(accounts.protect("GetAccount"), Effect.withSpan(name)))
+        yield* Effect.all([traced("ok", ok), traced("fails", boom), traced("rejected", ok)]).pipe(
+          Effect.withTracer(tracer)
+        )
+        const breakerAttributes = (span: Tracer.Span) =>
+          Object.fromEntries(Array.from(span.attributes).filter(([key]) => key.startsWith("circuit_breaker.")))
+        const expected = (state: string, outcome: string) => ({
+          "circuit_breaker.domain": "test/Accounts",
+          "circuit_breaker.id": "GetAccount",
+          "circuit_breaker.state": state,
+          "circuit_breaker.outcome": outcome
+        })
+        assert.deepStrictEqual(spans.map((span) => [span.name, breakerAttributes(span)]), [
+          ["ok", expected("Closed", "success")],
+          ["fails", expected("Open", "failure")],
+          ["rejected", expected("Open", "rejected")]
+        ])
+      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts, { failureThreshold: 1 }))))
+  })
+
+  describe("logs", () => {
+    it.effect("transitions are logged with circuit annotations: opening at Warn, the others at Info", () =>
+      Effect.gen(function*() {
+        const lines: Array<string> = []
+        const capture = Logger.make(({ fiber, logLevel, message }) => {
+          const annotations = fiber.getRef(References.CurrentLogAnnotations)
+          lines.push(`${logLevel} ${(message as ReadonlyArray<unknown>).join(" ")} ${JSON.stringify(annotations)}`)
+        })
+        yield* Effect.gen(function*() {
+          const accounts = yield* Accounts
+          yield* Effect.exit(boom.pipe(accounts.protect("GetAccount")))
+          yield* TestClock.adjust("10 seconds")
+          yield* ok.pipe(accounts.protect("GetAccount"))
+        }).pipe(Effect.provide(Logger.layer([capture])))
+        const annotations = (from: string, to: string) =>
+          JSON.stringify({
+            "circuit.domain": "test/Accounts",
+            "circuit.id": "GetAccount",
+            "circuit.from": from,
+            "circuit.to": to
+          })
+        assert.deepStrictEqual(lines, [
+          `Warn circuit test/Accounts/GetAccount: Closed -> Open (failureThreshold) ${annotations("Closed", "Open")}`,
+          `Info circuit test/Accounts/GetAccount: Open -> HalfOpen (resetTimeout) ${annotations("Open", "HalfOpen")}`,
+          `Info circuit test/Accounts/GetAccount: HalfOpen -> Closed (trialSucceeded) ${annotations("HalfOpen", "Closed")}`
+        ])
+      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts, { failureThreshold: 1, resetTimeout: "10 seconds" }))))
+  })
+
+  describe("events", () => {
+    /**
+     * A subscriber takes the first event and then stalls until `calls` more calls have completed; once it resumes it
+     * finds only what its buffer kept. The last `tail` calls use another circuit id, so the kept events show which
+     * end of the backlog survived.
+     */
+    const stalledSubscriber = (calls: number, tail: number) =>
+      Effect.gen(function*() {
+        const accounts = yield* Accounts
+        const firstSeen = yield* Deferred.make<void>()
+        const resume = yield* Deferred.make<void>()
+        const received: Array<CircuitBreaker.CallEvent> = []
+        const subscriber = yield* accounts.events.pipe(
+          Stream.take(1 + tail),
+          Stream.runForEach((event) => {
+            received.push(event)
+            return received.length === 1
+              ? Deferred.succeed(firstSeen, undefined).pipe(Effect.andThen(Deferred.await(resume)))
+              : Effect.void
+          }),
+          Effect.forkChild({ startImmediately: true })
+        )
+        yield* ok.pipe(accounts.protect("First"))
+        yield* Deferred.await(firstSeen)
+        let completed = 0
+        const call = (id: string) => ok.pipe(accounts.protect(id), Effect.tap(() => Effect.sync(() => completed++)))
+        yield* Effect.repeat(call("Bulk"), { times: calls - tail - 1 })
+        yield* Effect.repeat(call("Tail"), { times: tail - 1 })
+        yield* Deferred.succeed(resume, undefined)
+        yield* Fiber.join(subscriber)
+        return { completed, kept: received.slice(1).map((event) => event.id) }
+      })
+
+    it.effect("a stalled subscriber never blocks calls: 10,000 complete, its buffer holding 1024 events by default", () =>
+      Effect.gen(function*() {
+        const { completed, kept } = yield* stalledSubscriber(10_000, 1024)
+        assert.strictEqual(completed, 10_000)
+        assert.strictEqual(kept.length, 1024)
+      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts))))
+
+    // Known bug (src/internal/circuitBreaker.ts): events are published with `PubSub.publishUnsafe`, which skips the
+    // sliding strategy, so a full buffer drops the newest event instead of the oldest. Remove `.fails` once fixed.
+    it.effect.fails("a lagging subscriber keeps the newest eventBufferSize events; the oldest are dropped", () =>
+      Effect.gen(function*() {
+        const { completed, kept } = yield* stalledSubscriber(10, 3)
+        assert.strictEqual(completed, 10)
+        assert.deepStrictEqual(kept, ["Tail", "Tail", "Tail"])
+      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts, { eventBufferSize: 3 }))))
+  })
+})
