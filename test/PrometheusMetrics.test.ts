@@ -150,6 +150,50 @@ describe("PrometheusMetrics", () => {
       }))
   })
 
+  describe("series lifetime", () => {
+    const breakerSeries = (text: string) =>
+      Array.from(samplesOf(text).keys()).filter((series) => series.startsWith("circuit_breaker_"))
+
+    // Known bug (src/internal/circuitBreakerMetrics.ts): the transitions counter and the latency histogram are written
+    // with `updateUnsafe` instead of being registered, so `remove()` leaves them in the registry. Remove `.fails` once
+    // fixed.
+    it.effect.fails("closing a breaker removes all of its series from the registry", () =>
+      Effect.gen(function*() {
+        const during = yield* Effect.gen(function*() {
+          const accounts = yield* Accounts
+          yield* repeat(2, boom.pipe(accounts.protect("Charge")))
+          return yield* PrometheusMetrics.format()
+        }).pipe(Effect.provide(CircuitBreaker.layer(Accounts, { failureThreshold: 2, slowCall: { duration: "1 second", rateThreshold: 1 } })))
+        assert.isAbove(breakerSeries(during).length, 0)
+        assert.deepStrictEqual(breakerSeries(yield* PrometheusMetrics.format()), [])
+      }).pipe(Effect.provide(silent), Effect.provideService(Metric.MetricRegistry, new Map())))
+
+    // Known bug (src/internal/circuitBreakerMetrics.ts): the rate gauges read a time window's totals without expiring
+    // it to the current time, so an idle circuit keeps reporting the rate of outcomes long gone (`stats` reads it
+    // right). Remove `.fails` once fixed.
+    it.effect.fails("a time-window rate gauge forgets outcomes that left the window, as stats does", () =>
+      Effect.gen(function*() {
+        const accounts = yield* Accounts
+        yield* Effect.exit(boom.pipe(accounts.protect("GetAccount")))
+        yield* ok.pipe(accounts.protect("GetAccount"))
+        const rate = () =>
+          PrometheusMetrics.format().pipe(
+            Effect.map((text) => samplesOf(text).get(`circuit_breaker_failure_rate{domain="test/Accounts",circuit="GetAccount"}`))
+          )
+        assert.strictEqual(yield* rate(), "0.5")
+        yield* TestClock.adjust("1 minute")
+        assert.strictEqual(yield* rate(), "NaN")
+      }).pipe(
+        Effect.provide(
+          CircuitBreaker.layer(Accounts, {
+            failureThreshold: 10,
+            failureRate: { threshold: 0.9, minimumCalls: 2, window: "10 seconds" }
+          })
+        ),
+        Effect.provideService(Metric.MetricRegistry, new Map())
+      ))
+  })
+
   describe("spans", () => {
     it.effect("protect annotates the current span with domain, id, state after the call, and outcome", () =>
       Effect.gen(function*() {
@@ -180,7 +224,7 @@ describe("PrometheusMetrics", () => {
           ["fails", expected("Open", "failure")],
           ["rejected", expected("Open", "rejected")]
         ])
-      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts, { failureThreshold: 1 }))))
+      }).pipe(Effect.provide(Layer.merge(CircuitBreaker.layer(Accounts, { failureThreshold: 1 }), silent))))
   })
 
   describe("logs", () => {
