@@ -6,3 +6,4 @@
 export * as CircuitBreaker from "./CircuitBreaker.ts"
 export * as Fallback from "./Fallback.ts"
 export * as FallbackChain from "./FallbackChain.ts"
+export * as Mediator from "./Mediator.ts"

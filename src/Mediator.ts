@@ -1,0 +1,1108 @@
+/**
+ * A CQRS mediator: requests, streaming requests and events are Schema classes, handlers are functions returning
+ * Effects or Streams, and each binding may pair a primary handler with a fallback (optionally through a circuit
+ * breaker). The compiler checks that a handler answers the request it is bound to with the request's response.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class UserProfile extends Schema.Class<UserProfile>("UserProfile")({ userId: Schema.String, name: Schema.String }) {}
+ * class ProfileViewed extends Mediator.Event<ProfileViewed>()("ProfileViewed", { userId: Schema.String }) {}
+ * class GetUserProfile extends Mediator.Request<GetUserProfile>()("GetUserProfile", { userId: Schema.String }, {
+ *   response: UserProfile
+ * }) {}
+ *
+ * const MediatorLive = Mediator.layer({
+ *   requests: [
+ *     Mediator.bind(GetUserProfile, (request) =>
+ *       Mediator.emit(new ProfileViewed({ userId: request.userId })).pipe(
+ *         Effect.as(new UserProfile({ userId: request.userId, name: "Ada" }))
+ *       ))
+ *   ],
+ *   events: [Mediator.subscribe(ProfileViewed, (event) => Effect.log(`viewed ${event.userId}`))]
+ * })
+ *
+ * const program = Mediator.send(new GetUserProfile({ userId: "u1" })).pipe(Effect.provide(MediatorLive))
+ * //    ^? Effect<UserProfile, Mediator.HandlerNotFound | Mediator.DuplicateBinding | Mediator.InvalidBinding>
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { Layer, Schema, Stream } from "effect"
+import { Context, Data, Effect, Metric } from "effect"
+import type { NonEmptyReadonlyArray } from "effect/Array"
+import type { Covariant, ExcludeTag, ExtractTag, Tags } from "effect/Types"
+import type * as CircuitBreaker from "./CircuitBreaker.ts"
+import type * as Fallback from "./Fallback.ts"
+import * as internal from "./internal/mediator.ts"
+import * as schemas from "./internal/mediatorSchema.ts"
+
+// ---------------------------------------------------------------------------------------------------------------
+// Messages
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The key under which a message instance carries, at the type level only, what it asks for.
+ *
+ * @since 0.1.0
+ */
+export const TypeId: typeof schemas.TypeId = schemas.TypeId
+
+/**
+ * The key of the static marker that says which kind of message a class defines.
+ *
+ * @since 0.1.0
+ */
+export const ClassTypeId: typeof schemas.ClassTypeId = schemas.ClassTypeId
+
+/**
+ * A request answered by one response (a command or a query). `A` is the response, `E` the failures a binding
+ * may end with.
+ *
+ * @since 0.1.0
+ */
+export interface RequestMessage<out A, out E> {
+  readonly _tag: string
+  readonly [TypeId]: { readonly _kind: "Request"; readonly _A: Covariant<A>; readonly _E: Covariant<E> }
+}
+
+/**
+ * A request answered by a stream of responses.
+ *
+ * @since 0.1.0
+ */
+export interface StreamRequestMessage<out A, out E> {
+  readonly _tag: string
+  readonly [TypeId]: { readonly _kind: "StreamRequest"; readonly _A: Covariant<A>; readonly _E: Covariant<E> }
+}
+
+/**
+ * A fact that happened, delivered to every handler subscribed to its type.
+ *
+ * @since 0.1.0
+ */
+export interface EventMessage {
+  readonly _tag: string
+  readonly [TypeId]: { readonly _kind: "Event" }
+}
+
+/**
+ * Any request instance.
+ *
+ * @since 0.1.0
+ */
+export type AnyRequest = RequestMessage<any, any>
+
+/**
+ * Any streaming request instance.
+ *
+ * @since 0.1.0
+ */
+export type AnyStreamRequest = StreamRequestMessage<any, any>
+
+/**
+ * Any event instance.
+ *
+ * @since 0.1.0
+ */
+export type AnyEvent = EventMessage
+
+/**
+ * The response type of a request (the item type of a streaming request).
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class GetCount extends Mediator.Request<GetCount>()("GetCount", {}, { response: Schema.Number }) {}
+ * type Count = Mediator.ResponseOf<GetCount> // number
+ * ```
+ *
+ * @since 0.1.0
+ */
+export type ResponseOf<R> = R extends { readonly [TypeId]: { readonly _A: Covariant<infer A> } } ? A : never
+
+/**
+ * The failures a request's binding may end with, as declared by its `error` schema.
+ *
+ * @since 0.1.0
+ */
+export type ErrorOf<R> = R extends { readonly [TypeId]: { readonly _E: Covariant<infer E> } } ? E : never
+
+type MissingSelfGeneric<Usage extends string> =
+  `Missing \`Self\` generic - use \`class Self extends Mediator.${Usage}<Self>()(...)\``
+
+/**
+ * The class of a request: a tagged Schema class that also names its response and error schemas.
+ *
+ * @since 0.1.0
+ */
+export interface RequestClass<
+  Self,
+  Tag extends string,
+  Fields extends Schema.Struct.Fields,
+  Res extends Schema.Top,
+  Err extends Schema.Top
+> extends Schema.Class<Self, Schema.TaggedStruct<Tag, Fields>, RequestMessage<Res["Type"], Err["Type"]>> {
+  readonly [ClassTypeId]: { readonly kind: "Request"; readonly tag: string }
+  readonly response: Res
+  readonly error: Err
+}
+
+/**
+ * The class of a streaming request: its `response` schema describes each item.
+ *
+ * @since 0.1.0
+ */
+export interface StreamRequestClass<
+  Self,
+  Tag extends string,
+  Fields extends Schema.Struct.Fields,
+  Res extends Schema.Top,
+  Err extends Schema.Top
+> extends Schema.Class<Self, Schema.TaggedStruct<Tag, Fields>, StreamRequestMessage<Res["Type"], Err["Type"]>> {
+  readonly [ClassTypeId]: { readonly kind: "StreamRequest"; readonly tag: string }
+  readonly response: Res
+  readonly error: Err
+}
+
+/**
+ * The class of an event.
+ *
+ * @since 0.1.0
+ */
+export interface EventClass<Self, Tag extends string, Fields extends Schema.Struct.Fields>
+  extends Schema.Class<Self, Schema.TaggedStruct<Tag, Fields>, EventMessage>
+{
+  readonly [ClassTypeId]: { readonly kind: "Event"; readonly tag: string }
+}
+
+/**
+ * Any request class.
+ *
+ * @since 0.1.0
+ */
+export interface AnyRequestClass extends Schema.Top {
+  readonly [ClassTypeId]: { readonly kind: "Request"; readonly tag: string }
+  readonly Type: AnyRequest
+  readonly response: Schema.Top
+  readonly error: Schema.Top
+}
+
+/**
+ * Any streaming request class.
+ *
+ * @since 0.1.0
+ */
+export interface AnyStreamRequestClass extends Schema.Top {
+  readonly [ClassTypeId]: { readonly kind: "StreamRequest"; readonly tag: string }
+  readonly Type: AnyStreamRequest
+  readonly response: Schema.Top
+  readonly error: Schema.Top
+}
+
+/**
+ * Any event class.
+ *
+ * @since 0.1.0
+ */
+export interface AnyEventClass extends Schema.Top {
+  readonly [ClassTypeId]: { readonly kind: "Event"; readonly tag: string }
+  readonly Type: AnyEvent
+}
+
+/**
+ * Declares a request class. The fields are validated by the constructor and by decoding; `response` is the schema
+ * of the answer and `error` (default `Schema.Never`) the failures a binding of this request may end with. The
+ * compiler holds every handler bound to the request to both.
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class UserProfile extends Schema.Class<UserProfile>("UserProfile")({ userId: Schema.String, name: Schema.String }) {}
+ * class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", { userId: Schema.String }) {}
+ *
+ * class GetUserProfile extends Mediator.Request<GetUserProfile>()("GetUserProfile", { userId: Schema.String }, {
+ *   response: UserProfile,
+ *   error: UserNotFound
+ * }) {}
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const Request = <Self = never>() =>
+<
+  const Tag extends string,
+  const Fields extends Schema.Struct.Fields,
+  Res extends Schema.Top,
+  Err extends Schema.Top = Schema.Never
+>(
+  tag: Tag,
+  fields: Fields,
+  options: { readonly response: Res; readonly error?: Err | undefined }
+): [Self] extends [never] ? MissingSelfGeneric<"Request"> : RequestClass<Self, Tag, Fields, Res, Err> =>
+  schemas.makeClass("Request", tag, fields, options)
+
+/**
+ * Declares a streaming request class: `response` is the schema of each item of the stream.
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class StreamItemResult extends Schema.Class<StreamItemResult>("StreamItemResult")({
+ *   itemId: Schema.String,
+ *   source: Schema.String
+ * }) {}
+ * class StreamItems extends Mediator.StreamRequest<StreamItems>()("StreamItems", {
+ *   itemIds: Schema.Array(Schema.String)
+ * }, { response: StreamItemResult }) {}
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const StreamRequest = <Self = never>() =>
+<
+  const Tag extends string,
+  const Fields extends Schema.Struct.Fields,
+  Res extends Schema.Top,
+  Err extends Schema.Top = Schema.Never
+>(
+  tag: Tag,
+  fields: Fields,
+  options: { readonly response: Res; readonly error?: Err | undefined }
+): [Self] extends [never] ? MissingSelfGeneric<"StreamRequest"> : StreamRequestClass<Self, Tag, Fields, Res, Err> =>
+  schemas.makeClass("StreamRequest", tag, fields, options)
+
+/**
+ * Declares an event class.
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class UserJoined extends Mediator.Event<UserJoined>()("UserJoined", { userId: Schema.String }) {}
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const Event = <Self = never>() =>
+<const Tag extends string, const Fields extends Schema.Struct.Fields>(
+  tag: Tag,
+  fields: Fields
+): [Self] extends [never] ? MissingSelfGeneric<"Event"> : EventClass<Self, Tag, Fields> =>
+  schemas.makeClass("Event", tag, fields, undefined)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * No handler is bound to the request's type in this mediator.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * const orDefault = <A, E>(call: Effect.Effect<A, E | Mediator.HandlerNotFound>) =>
+ *   call.pipe(Effect.catchTag("HandlerNotFound", (e) => Effect.die(`no handler for ${e.tag}`)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class HandlerNotFound extends Data.TaggedError("HandlerNotFound")<{
+  readonly kind: "Request" | "StreamRequest"
+  readonly tag: string
+}> {
+  constructor(args: { readonly kind: "Request" | "StreamRequest"; readonly tag: string }) {
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    super(args)
+    Error.stackTraceLimit = limit
+  }
+  override get message(): string {
+    return `no handler is bound to the ${this.kind === "Request" ? "request" : "streaming request"} ${this.tag}`
+  }
+}
+
+/**
+ * The same request type bound twice (or the same event handler subscribed twice, or two handlers of one event
+ * given the same id): the mediator's layer fails to build instead of silently keeping one of them.
+ *
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * const report = <A, R>(layer: Layer.Layer<A, Mediator.DuplicateBinding, R>) =>
+ *   layer.pipe(Layer.catchTag("DuplicateBinding", (e) => Layer.effectDiscard(Effect.logError(e.message))))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class DuplicateBinding extends Data.TaggedError("DuplicateBinding")<{
+  readonly kind: "Request" | "StreamRequest" | "Event"
+  readonly tag: string
+  /** The event handler id bound twice; absent for requests. */
+  readonly id?: string | undefined
+}> {
+  override get message(): string {
+    return this.kind === "Event"
+      ? `the event ${this.tag} has two handlers with the id "${this.id}" (the same handler subscribed twice, or ` +
+        `two handlers given one id)`
+      : `the ${this.kind === "Request" ? "request" : "streaming request"} ${this.tag} is bound twice`
+  }
+}
+
+/**
+ * A binding or an option the compiler would have rejected (from untyped code): it names the message tag, the
+ * field, what was expected and what was given.
+ *
+ * ```ts
+ * import { Mediator } from "effect-fallback"
+ *
+ * const describe = (e: Mediator.InvalidBinding) => `${e.tag}: ${e.field} must be ${e.expected}`
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class InvalidBinding extends Data.TaggedError("InvalidBinding")<{
+  readonly tag: string
+  readonly field: string
+  readonly expected: string
+  readonly value: unknown
+}> {
+  override get message(): string {
+    return `invalid mediator binding for ${this.tag}: ${this.field} must be ${this.expected}, got ${
+      internal.formatValue(this.value)
+    }`
+  }
+}
+
+/**
+ * A payload from the outside that is not a valid message of any type this mediator handles, reported before any
+ * handler runs. `tag` is the payload's `_tag` when it had one; `cause` is the Schema error, whose message says
+ * what was wrong and where.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * const badRequest = Mediator.publishUnknown({ _tag: "UserJoined", userId: 42 }).pipe(
+ *   Effect.catchTag("MessageDecodeError", (e) => Effect.succeed(`400: ${e.message}`))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class MessageDecodeError extends Data.TaggedError("MessageDecodeError")<{
+  readonly kind: "Request" | "StreamRequest" | "Event"
+  readonly tag: string | undefined
+  readonly cause: Schema.SchemaError
+}> {
+  override get message(): string {
+    const what = this.kind === "Event" ? "event" : this.kind === "Request" ? "request" : "streaming request"
+    return `cannot decode ${what}${this.tag === undefined ? "" : ` ${this.tag}`}: ${this.cause.message}`
+  }
+}
+
+/**
+ * Is this value a `MessageDecodeError`? (`sendUnknown` and `streamUnknown` fail with `unknown`, because the
+ * request, and so its failures, are known only at run time.)
+ *
+ * ```ts
+ * import { Mediator } from "effect-fallback"
+ *
+ * Mediator.isMessageDecodeError(new Error("x")) // false
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const isMessageDecodeError = (u: unknown): u is MessageDecodeError => u instanceof MessageDecodeError
+
+/**
+ * Is this value a `HandlerNotFound`?
+ *
+ * ```ts
+ * import { Mediator } from "effect-fallback"
+ *
+ * Mediator.isHandlerNotFound(new Mediator.HandlerNotFound({ kind: "Request", tag: "GetUser" })) // true
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const isHandlerNotFound = (u: unknown): u is HandlerNotFound => u instanceof HandlerNotFound
+
+/**
+ * Every link of a chain of responsibility passed the request on. Bind the chain as the primary of a fallback with
+ * `on: ["ChainExhausted"]` to answer what no link handles, or declare it in the request's `error` schema.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * const explain = (e: Mediator.ChainExhausted) => Effect.logWarning(`${e.links} links passed ${e.tag} on`)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class ChainExhausted extends Data.TaggedError("ChainExhausted")<{
+  readonly tag: string
+  readonly links: number
+}> {
+  constructor(args: { readonly tag: string; readonly links: number }) {
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    super(args)
+    Error.stackTraceLimit = limit
+  }
+  override get message(): string {
+    return `all ${this.links} links of the chain for ${this.tag} passed the request on`
+  }
+}
+
+/**
+ * The failure by which a link of a chain passes the request to the next link (see `next`). A chain never ends with
+ * it: it becomes `ChainExhausted` past the last link.
+ *
+ * @since 0.1.0
+ */
+export class PassToNext extends Data.TaggedError("PassToNext")<{}> {}
+
+/**
+ * Inside a link of a chain of responsibility: hand the request to the next link.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class Pay extends Mediator.Request<Pay>()("Pay", { method: Schema.String }, { response: Schema.String }) {}
+ *
+ * const binding = Mediator.bind(Pay, {
+ *   primary: [
+ *     (request) => request.method === "card" ? Effect.succeed("card") : Mediator.next,
+ *     (request) => request.method === "paypal" ? Effect.succeed("paypal") : Mediator.next
+ *   ],
+ *   fallback: () => Effect.succeed("manual review"),
+ *   on: ["ChainExhausted"]
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const next: Effect.Effect<never, PassToNext> = Effect.fail(new PassToNext())
+
+// ---------------------------------------------------------------------------------------------------------------
+// Handlers and bindings
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * The failures of `E` that a list of tags `K` sends to the fallback (`never`: all of them).
+ *
+ * @since 0.1.0
+ */
+export type Caught<E, K> = [K] extends [never] ? E
+  : K extends ReadonlyArray<infer T extends string> ? ExtractTag<E, T>
+  : E
+
+/**
+ * The failures of `E` that a list of tags `K` lets through (they stay in the binding's error type).
+ *
+ * @since 0.1.0
+ */
+export type Passed<E, K> = [K] extends [never] ? never
+  : K extends ReadonlyArray<infer T extends string> ? ExcludeTag<E, T>
+  : E
+
+/**
+ * The `_tag`s of a failure type.
+ *
+ * @since 0.1.0
+ */
+export type TagsOf<E> = Tags<E>
+
+/**
+ * What a chain of responsibility can end with: its links' failures, and `ChainExhausted` when a link can pass the
+ * request on (`PassToNext` never leaves the chain).
+ *
+ * @since 0.1.0
+ */
+export type ChainError<E> = [Extract<E, PassToNext>] extends [never] ? E
+  : Exclude<E, PassToNext> | ChainExhausted
+
+/**
+ * `T` when the failures that do not fall back (`Passed`) are declared by the request (`Declared`); otherwise a type
+ * no Effect matches, whose one property explains the mismatch. It is the return type of a fallback, so the compiler
+ * reports the mismatch at the fallback.
+ *
+ * @since 0.1.0
+ */
+export type CheckDeclared<Passed, Declared, T> = [Passed] extends [Declared] ? T : {
+  readonly "failures that do not fall back must be declared in the request's error schema": Exclude<Passed, Declared>
+}
+
+/**
+ * `T` when every tag of `on` (`K`) is a tag of the primary's failures `E`; otherwise a type naming the strays.
+ *
+ * @since 0.1.0
+ */
+export type CheckTags<E, K, T> = [Exclude<K, Tags<E>>] extends [never] ? T : {
+  readonly "on names failures the primary never fails with": Exclude<K, Tags<E>>
+}
+
+/**
+ * Rejects, at compile time, a chain bound directly to a request that does not declare `ChainExhausted`.
+ *
+ * @since 0.1.0
+ */
+export type CheckChain<Declared> = [ChainExhausted] extends [Declared] ? unknown : {
+  readonly "declare ChainExhausted in the request's error schema, or bind the chain as the primary of a fallback":
+    ChainExhausted
+}
+
+/**
+ * The circuit a binding's primary runs through: a domain breaker's service key and, optionally, the circuit id
+ * (default: the request's tag; for events, the event's tag and the handler's position).
+ *
+ * @since 0.1.0
+ */
+export interface BreakerOptions<Self> {
+  readonly breaker?: CircuitBreaker.Key<Self> | undefined
+  readonly id?: string | undefined
+}
+
+/**
+ * A message type bound to a primary and a fallback. `P` is the primary (a handler, or a chain of handlers), `K` the
+ * failure tags that fall back (`never`: every failure falls back), `Fb` the fallback, which receives the message and
+ * the failure that triggered it (a `CircuitOpenError` when the circuit did not admit the call) and answers like the
+ * primary.
+ *
+ * @since 0.1.0
+ */
+export interface FallbackBinding<P, K, Fb, Self> extends BreakerOptions<Self> {
+  readonly primary: P
+  readonly fallback: Fb
+  readonly on?: K | undefined
+}
+
+/**
+ * A fallback binding whose `on` is a predicate: the failures it rejects pass through.
+ *
+ * @since 0.1.0
+ */
+export interface FallbackBindingOn<P, On, Fb, Self> extends BreakerOptions<Self> {
+  readonly primary: P
+  readonly fallback: Fb
+  readonly on: On
+}
+
+/**
+ * The fallback of a request binding.
+ *
+ * @since 0.1.0
+ */
+export type RequestFallback<Req, T, Checked> = (request: Req, trigger: T) => Checked
+
+/**
+ * The fallback of a streaming request binding: it also receives `{ emitted }`, the number of items the primary
+ * delivered, so that it can resume rather than start over.
+ *
+ * @since 0.1.0
+ */
+export type StreamFallback<Req, T, Checked> = (request: Req, trigger: T, progress: Fallback.StreamProgress) => Checked
+
+type Req<C extends { readonly Type: unknown }> = C["Type"]
+type Res<C extends { readonly Type: unknown }> = ResponseOf<C["Type"]>
+type Err<C extends { readonly Type: unknown }> = ErrorOf<C["Type"]>
+type Trigger<E, Self> = Fallback.Trigger<E, Self, false>
+type Handler<C extends { readonly Type: unknown }, E, R> = (request: Req<C>) => Effect.Effect<Res<C>, E, R>
+type Chain<C extends { readonly Type: unknown }, E, R> = NonEmptyReadonlyArray<Handler<C, E, R>>
+type Producer<C extends { readonly Type: unknown }, E, R> = (request: Req<C>) => Stream.Stream<Res<C>, E, R>
+
+/**
+ * A request (or streaming request) type bound to its handling, made by `bind`.
+ *
+ * @since 0.1.0
+ */
+export interface RequestBinding<out R> {
+  readonly [internal.BindingTypeId]: { readonly _R: Covariant<R> }
+  readonly kind: "Request" | "StreamRequest"
+  readonly tag: string
+}
+
+/**
+ * An event handler subscribed to an event type, made by `subscribe`.
+ *
+ * @since 0.1.0
+ */
+export interface EventBinding<out R> {
+  readonly [internal.BindingTypeId]: { readonly _R: Covariant<R> }
+  readonly kind: "Event"
+  readonly tag: string
+}
+
+/**
+ * A group of request bindings (python-cqrs's `RequestMap`), to assemble from several modules.
+ *
+ * @since 0.1.0
+ */
+export interface RequestMap<out R> {
+  readonly [internal.BindingTypeId]: { readonly _R: Covariant<R> }
+  readonly kind: "RequestMap"
+  readonly bindings: ReadonlyArray<RequestBinding<unknown>>
+}
+
+/**
+ * A group of event bindings (python-cqrs's `EventMap`).
+ *
+ * @since 0.1.0
+ */
+export interface EventMap<out R> {
+  readonly [internal.BindingTypeId]: { readonly _R: Covariant<R> }
+  readonly kind: "EventMap"
+  readonly bindings: ReadonlyArray<EventBinding<unknown>>
+}
+
+/**
+ * The services needed by a binding or a map.
+ *
+ * @since 0.1.0
+ */
+export type Services<B> = B extends { readonly [internal.BindingTypeId]: { readonly _R: Covariant<infer R> } } ? R
+  : never
+
+/**
+ * Binds a request type to its handling:
+ *
+ * - a handler `(request) => Effect`;
+ * - a chain of responsibility, a non-empty list of handlers tried in order, each answering or passing the request
+ *   on with `Mediator.next` (past the last link: `ChainExhausted`);
+ * - a fallback binding `{ primary, fallback, on?, breaker?, id? }` whose primary is a handler or a chain. `on` is a
+ *   non-empty list of the primary's failure tags, or a predicate; omitted, every failure falls back. The circuit
+ *   id defaults to the request's tag.
+ *
+ * A streaming request type binds to `(request) => Stream`, or to `{ primary, fallback, ... }` of such functions.
+ *
+ * The compiler checks that every handler takes this request and answers with its response, that `on` names
+ * failures the primary has, and that the failures the binding can end with are declared in the request's `error`
+ * schema. Write `primary` before `fallback`: the fallback's trigger type is read from the primary.
+ *
+ * ```ts
+ * import { Data, Effect, Schema } from "effect"
+ * import { CircuitBreaker, Mediator } from "effect-fallback"
+ *
+ * class ConnectionError extends Data.TaggedError("ConnectionError")<{}> {}
+ * class RequestsBreaker extends CircuitBreaker.Service<RequestsBreaker>()("app/RequestsBreaker") {}
+ * class GetName extends Mediator.Request<GetName>()("GetName", { userId: Schema.String }, {
+ *   response: Schema.String
+ * }) {}
+ *
+ * const binding = Mediator.bind(GetName, {
+ *   primary: (request): Effect.Effect<string, ConnectionError> => Effect.fail(new ConnectionError()),
+ *   fallback: (request, trigger) => Effect.succeed(`Unknown User (${trigger._tag})`),
+ *   on: ["ConnectionError"],
+ *   breaker: RequestsBreaker
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const bind: {
+  <C extends AnyStreamRequestClass, R>(request: C, handler: Producer<C, Err<C>, R>): RequestBinding<NoInfer<R>>
+  <C extends AnyStreamRequestClass, E, R, R2 = never, Self = never>(
+    request: C,
+    binding: FallbackBindingOn<
+      Producer<C, E, R>,
+      (error: E) => boolean,
+      StreamFallback<Req<C>, Trigger<E, Self>, CheckDeclared<E, Err<C>, Stream.Stream<Res<C>, Err<C>, R2>>>,
+      Self
+    >
+  ): RequestBinding<NoInfer<R | R2 | Self>>
+  <
+    C extends AnyStreamRequestClass,
+    E,
+    R,
+    const K extends NonEmptyReadonlyArray<string> = never,
+    R2 = never,
+    Self = never
+  >(
+    request: C,
+    binding: FallbackBinding<
+      Producer<C, E, R>,
+      K,
+      StreamFallback<
+        Req<C>,
+        Trigger<Caught<E, K>, Self>,
+        CheckTags<E, K[number], CheckDeclared<Passed<E, K>, Err<C>, Stream.Stream<Res<C>, Err<C>, R2>>>
+      >,
+      Self
+    >
+  ): RequestBinding<NoInfer<R | R2 | Self>>
+  <C extends AnyRequestClass, E, R, R2 = never, Self = never>(
+    request: C,
+    binding: FallbackBindingOn<
+      Chain<C, E, R>,
+      (error: ChainError<E>) => boolean,
+      RequestFallback<
+        Req<C>,
+        Trigger<ChainError<E>, Self>,
+        CheckDeclared<ChainError<E>, Err<C>, Effect.Effect<Res<C>, Err<C>, R2>>
+      >,
+      Self
+    >
+  ): RequestBinding<NoInfer<R | R2 | Self>>
+  <C extends AnyRequestClass, E, R, const K extends NonEmptyReadonlyArray<string> = never, R2 = never, Self = never>(
+    request: C,
+    binding: FallbackBinding<
+      Chain<C, E, R>,
+      K,
+      RequestFallback<
+        Req<C>,
+        Trigger<Caught<ChainError<E>, K>, Self>,
+        CheckTags<
+          ChainError<E>,
+          K[number],
+          CheckDeclared<Passed<ChainError<E>, K>, Err<C>, Effect.Effect<Res<C>, Err<C>, R2>>
+        >
+      >,
+      Self
+    >
+  ): RequestBinding<NoInfer<R | R2 | Self>>
+  <C extends AnyRequestClass, R>(
+    request: C,
+    chain: Chain<C, Err<C> | PassToNext, R> & CheckChain<Err<C>>
+  ): RequestBinding<NoInfer<R>>
+  <C extends AnyRequestClass, E, R, R2 = never, Self = never>(
+    request: C,
+    binding: FallbackBindingOn<
+      Handler<C, E, R>,
+      (error: E) => boolean,
+      RequestFallback<Req<C>, Trigger<E, Self>, CheckDeclared<E, Err<C>, Effect.Effect<Res<C>, Err<C>, R2>>>,
+      Self
+    >
+  ): RequestBinding<NoInfer<R | R2 | Self>>
+  <C extends AnyRequestClass, E, R, const K extends NonEmptyReadonlyArray<string> = never, R2 = never, Self = never>(
+    request: C,
+    binding: FallbackBinding<
+      Handler<C, E, R>,
+      K,
+      RequestFallback<
+        Req<C>,
+        Trigger<Caught<E, K>, Self>,
+        CheckTags<E, K[number], CheckDeclared<Passed<E, K>, Err<C>, Effect.Effect<Res<C>, Err<C>, R2>>>
+      >,
+      Self
+    >
+  ): RequestBinding<NoInfer<R | R2 | Self>>
+  <C extends AnyRequestClass, R>(request: C, handler: Handler<C, Err<C>, R>): RequestBinding<NoInfer<R>>
+} = internal.bind as any
+
+/**
+ * Subscribes a handler to an event type: a function returning an Effect, or `{ primary, fallback, on?, breaker?,
+ * id? }`. An event type takes any number of handlers; each one is isolated (its failure is logged and counted, the
+ * others still run). The id names the handler in logs and metrics and is its circuit id; by default it is the
+ * event's tag and the handler's position among that event's handlers (`"UserJoined#0"`).
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class UserJoined extends Mediator.Event<UserJoined>()("UserJoined", { userId: Schema.String }) {}
+ *
+ * const welcome = Mediator.subscribe(UserJoined, (event) => Effect.log(`welcome ${event.userId}`), { id: "welcome" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const subscribe: {
+  <C extends AnyEventClass, E, R, E2 = never, R2 = never, Self = never>(
+    event: C,
+    binding: FallbackBindingOn<
+      (event: Req<C>) => Effect.Effect<unknown, E, R>,
+      (error: E) => boolean,
+      (event: Req<C>, trigger: Trigger<E, Self>) => Effect.Effect<unknown, E2, R2>,
+      Self
+    >
+  ): EventBinding<NoInfer<R | R2 | Self>>
+  <
+    C extends AnyEventClass,
+    E,
+    R,
+    const K extends NonEmptyReadonlyArray<string> = never,
+    E2 = never,
+    R2 = never,
+    Self = never
+  >(
+    event: C,
+    binding: FallbackBinding<
+      (event: Req<C>) => Effect.Effect<unknown, E, R>,
+      K,
+      (event: Req<C>, trigger: Trigger<Caught<E, K>, Self>) => CheckTags<E, K[number], Effect.Effect<unknown, E2, R2>>,
+      Self
+    >
+  ): EventBinding<NoInfer<R | R2 | Self>>
+  <C extends AnyEventClass, E, R>(
+    event: C,
+    handler: (event: Req<C>) => Effect.Effect<unknown, E, R>,
+    options?: { readonly id?: string | undefined }
+  ): EventBinding<NoInfer<R>>
+} = internal.subscribe as any
+
+/**
+ * Groups request bindings (and other request maps) into one map.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class Ping extends Mediator.Request<Ping>()("Ping", {}, { response: Schema.String }) {}
+ * const requests = Mediator.requestMap(Mediator.bind(Ping, () => Effect.succeed("pong")))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const requestMap = <const Entries extends ReadonlyArray<RequestBinding<unknown> | RequestMap<unknown>>>(
+  ...entries: Entries
+): RequestMap<Services<Entries[number]>> => internal.makeMap("RequestMap", entries) as any
+
+/**
+ * Groups event bindings (and other event maps) into one map.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class Pinged extends Mediator.Event<Pinged>()("Pinged", {}) {}
+ * const events = Mediator.eventMap(Mediator.subscribe(Pinged, () => Effect.log("pinged")))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const eventMap = <const Entries extends ReadonlyArray<EventBinding<unknown> | EventMap<unknown>>>(
+  ...entries: Entries
+): EventMap<Services<Entries[number]>> => internal.makeMap("EventMap", entries) as any
+
+// ---------------------------------------------------------------------------------------------------------------
+// The mediator service
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * How the handlers of one event run: one after the other in subscription order (`"sequential"`, the default), all
+ * at once (`"unbounded"`), or at most `n` at a time. The events raised by one handler are published one after the
+ * other, in the order they were raised.
+ *
+ * @since 0.1.0
+ */
+export type EventConcurrency = "sequential" | "unbounded" | number
+
+/**
+ * The mediator: dispatches requests to their handlers and events to their subscribers.
+ *
+ * @since 0.1.0
+ */
+export interface Mediator {
+  readonly send: <Req extends AnyRequest>(request: Req) => Effect.Effect<ResponseOf<Req>, ErrorOf<Req> | HandlerNotFound>
+  readonly stream: <Req extends AnyStreamRequest>(
+    request: Req
+  ) => Stream.Stream<ResponseOf<Req>, ErrorOf<Req> | HandlerNotFound>
+  readonly publish: (event: AnyEvent) => Effect.Effect<void>
+  readonly sendUnknown: (payload: unknown) => Effect.Effect<unknown, unknown>
+  readonly streamUnknown: (payload: unknown) => Stream.Stream<unknown, unknown>
+  readonly publishUnknown: (payload: unknown) => Effect.Effect<void, MessageDecodeError>
+}
+
+/**
+ * The service key of the mediator.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * const program = Effect.gen(function*() {
+ *   const mediator = yield* Mediator.Mediator
+ *   return mediator.send
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const Mediator: Context.Service<Mediator, Mediator> = Context.Service<Mediator>("effect-fallback/Mediator")
+
+/**
+ * Builds the mediator from request and event bindings (or maps), as a Layer. The handlers' services are taken from
+ * the layer's requirements, so `send`, `stream` and `publish` need only the `Mediator`; handlers may themselves
+ * use the mediator. The layer fails with `DuplicateBinding` when a request type is bound twice, and with
+ * `InvalidBinding` for a malformed binding.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class Ping extends Mediator.Request<Ping>()("Ping", {}, { response: Schema.String }) {}
+ * class Pinged extends Mediator.Event<Pinged>()("Pinged", {}) {}
+ *
+ * const MediatorLive = Mediator.layer({
+ *   requests: [Mediator.bind(Ping, () => Mediator.emit(new Pinged()).pipe(Effect.as("pong")))],
+ *   events: [Mediator.subscribe(Pinged, () => Effect.log("pinged"))],
+ *   eventConcurrency: "unbounded"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = <
+  const Requests extends ReadonlyArray<RequestBinding<unknown> | RequestMap<unknown>> = readonly [],
+  const Events extends ReadonlyArray<EventBinding<unknown> | EventMap<unknown>> = readonly []
+>(options: {
+  readonly requests?: Requests | undefined
+  readonly events?: Events | undefined
+  readonly eventConcurrency?: EventConcurrency | undefined
+}): Layer.Layer<
+  Mediator,
+  DuplicateBinding | InvalidBinding,
+  Exclude<Services<Requests[number]> | Services<Events[number]>, Mediator>
+> => internal.layer(options) as any
+
+/**
+ * Sends a request to its handler; the result is the request's response. Events the handler raised are published
+ * after it succeeded (a failing event handler never fails the send).
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class Ping extends Mediator.Request<Ping>()("Ping", {}, { response: Schema.String }) {}
+ * const pong = Mediator.send(new Ping()) // Effect<string, HandlerNotFound, Mediator>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const send: <Req extends AnyRequest>(
+  request: Req
+) => Effect.Effect<ResponseOf<Req>, ErrorOf<Req> | HandlerNotFound, Mediator> = internal.send
+
+/**
+ * Runs a streaming request; each item is the request's response type. Events raised while an item was produced are
+ * published before that item is delivered.
+ *
+ * ```ts
+ * import { Schema, Stream } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class Count extends Mediator.StreamRequest<Count>()("Count", { to: Schema.Number }, { response: Schema.Number }) {}
+ * const numbers = Mediator.stream(new Count({ to: 3 })).pipe(Stream.runCollect)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const stream: <Req extends AnyStreamRequest>(
+  request: Req
+) => Stream.Stream<ResponseOf<Req>, ErrorOf<Req> | HandlerNotFound, Mediator> = internal.stream
+
+/**
+ * Publishes an event to every handler subscribed to its type. Never fails: a failing handler is logged (Error
+ * level) and counted in `eventHandlerFailures`, and the other handlers still run.
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class Pinged extends Mediator.Event<Pinged>()("Pinged", {}) {}
+ * const done = Mediator.publish(new Pinged()) // Effect<void, never, Mediator>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const publish: (event: AnyEvent) => Effect.Effect<void, never, Mediator> = internal.publish
+
+/**
+ * Decodes a payload from the outside (JSON from HTTP or a queue) as one of the bound request types, then sends it.
+ * A payload that is not a valid request fails with `MessageDecodeError` before any handler runs. The response and
+ * the failures are typed `unknown`, since the request is known only at run time; decode with the request's class
+ * (`Schema.decodeUnknownEffect(GetUser)`) and `send` to keep the types.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * const fromQueue = (json: unknown) =>
+ *   Mediator.sendUnknown(json).pipe(
+ *     Effect.catchIf(Mediator.isMessageDecodeError, (e) => Effect.succeed({ status: 400, error: e.message }))
+ *   )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const sendUnknown: (payload: unknown) => Effect.Effect<unknown, unknown, Mediator> = internal.sendUnknown
+
+/**
+ * Decodes a payload as one of the bound streaming request types, then streams it.
+ *
+ * ```ts
+ * import { Stream } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * const items = Mediator.streamUnknown({ _tag: "StreamItems", itemIds: ["a"] }).pipe(Stream.runCollect)
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const streamUnknown: (payload: unknown) => Stream.Stream<unknown, unknown, Mediator> = internal.streamUnknown
+
+/**
+ * Decodes a payload as one of the subscribed event types, then publishes it.
+ *
+ * ```ts
+ * import { Mediator } from "effect-fallback"
+ *
+ * const fromQueue = (json: unknown) => Mediator.publishUnknown(json) // Effect<void, MessageDecodeError, Mediator>
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const publishUnknown: (payload: unknown) => Effect.Effect<void, MessageDecodeError, Mediator> =
+  internal.publishUnknown
+
+/**
+ * Raises an event from inside a handler run by the mediator. The event is published after the handler's attempt
+ * succeeded; the events of an attempt that failed (a primary that fell back) are discarded. In a streaming
+ * handler, it is published before the next item is delivered. Used outside a handler, it dies: the event would be
+ * lost.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class UserJoined extends Mediator.Event<UserJoined>()("UserJoined", { userId: Schema.String }) {}
+ * class Join extends Mediator.Request<Join>()("Join", { userId: Schema.String }, { response: Schema.Boolean }) {}
+ *
+ * const join = Mediator.bind(Join, (request) =>
+ *   Effect.gen(function*() {
+ *     yield* Mediator.emit(new UserJoined({ userId: request.userId }))
+ *     return true
+ *   }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const emit: (event: AnyEvent) => Effect.Effect<void> = internal.emit
+
+/**
+ * Failed event handler runs (after their fallback, if any), by `event` tag and `handler` id.
+ *
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * const failures = Metric.value(
+ *   Metric.withAttributes(Mediator.eventHandlerFailures, { event: "UserJoined", handler: "UserJoined#0" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const eventHandlerFailures: Metric.Counter<number> = Metric.counter("mediator_event_handler_failures_total", {
+  description: "Event handler runs that failed (after their fallback, if any)",
+  incremental: true
+})

@@ -1,0 +1,537 @@
+import { Cause, Context, Effect, Formatter, Layer, Metric, Schema, Stream } from "effect"
+import type { Fiber } from "effect"
+import * as Fallback from "../Fallback.ts"
+import type * as M from "../Mediator.ts"
+import {
+  ChainExhausted,
+  DuplicateBinding,
+  eventHandlerFailures,
+  HandlerNotFound,
+  InvalidBinding,
+  Mediator as MediatorKey,
+  MessageDecodeError,
+  PassToNext
+} from "../Mediator.ts"
+import {
+  Attempt,
+  attemptEffect,
+  attemptStream,
+  CurrentAttempt,
+  eventfulStream,
+  type Publisher
+} from "./mediatorAttempt.ts"
+import { type Kind, markerOf } from "./mediatorSchema.ts"
+
+export { emit } from "./mediatorAttempt.ts"
+
+/** @internal */
+export const BindingTypeId: unique symbol = Symbol.for("effect-fallback/Mediator/Binding")
+
+/** @internal */
+export const formatValue = (value: unknown): string => Formatter.format(value)
+
+type AnyEffect = Effect.Effect<unknown, unknown, unknown>
+type AnyStream = Stream.Stream<unknown, unknown, unknown>
+type AnySchema = Schema.Decoder<unknown, unknown>
+
+const variance = { _R: (_: never) => _ }
+
+/** What `bind` and `subscribe` record; checked and compiled when the layer builds. */
+interface RawBinding {
+  readonly [BindingTypeId]: typeof variance
+  readonly kind: Kind | "RequestMap" | "EventMap"
+  readonly tag: string
+  readonly schema: unknown
+  readonly spec: unknown
+  readonly id?: string | undefined
+  readonly bindings?: ReadonlyArray<RawBinding>
+}
+
+const makeBinding = (schema: unknown, spec: unknown, id: string | undefined): RawBinding => {
+  const marker = markerOf(schema)
+  return {
+    [BindingTypeId]: variance,
+    kind: marker?.kind ?? "Request",
+    tag: marker?.tag ?? formatValue(schema),
+    schema,
+    spec,
+    id
+  }
+}
+
+/** @internal */
+export const bind = (schema: unknown, spec: unknown): RawBinding => makeBinding(schema, spec, undefined)
+
+/** @internal */
+export const subscribe = (schema: unknown, spec: unknown, options?: { readonly id?: string | undefined }) =>
+  makeBinding(schema, spec, typeof spec === "function" ? options?.id : (spec as { id?: string } | undefined)?.id)
+
+/** @internal */
+export const makeMap = (kind: "RequestMap" | "EventMap", entries: ReadonlyArray<unknown>): RawBinding => ({
+  [BindingTypeId]: variance,
+  kind,
+  tag: kind,
+  schema: undefined,
+  spec: undefined,
+  bindings: entries as ReadonlyArray<RawBinding>
+})
+
+const flatten = (entries: ReadonlyArray<RawBinding>, out: Array<RawBinding> = []): Array<RawBinding> => {
+  for (const entry of entries) {
+    if (entry !== null && typeof entry === "object" && entry.bindings !== undefined) flatten(entry.bindings, out)
+    else out.push(entry)
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Compiling bindings
+// ---------------------------------------------------------------------------------------------------------------
+
+class Invalid {
+  readonly field: string
+  readonly expected: string
+  readonly value: unknown
+  constructor(field: string, expected: string, value: unknown) {
+    this.field = field
+    this.expected = expected
+    this.value = value
+  }
+}
+
+const isFunction = (u: unknown): u is (...args: Array<any>) => any => typeof u === "function"
+
+const isPass = (error: unknown): error is PassToNext => error instanceof PassToNext
+
+/** A chain of responsibility as one handler: each link answers or passes on; past the last, `ChainExhausted`. */
+const chainHandler = (links: ReadonlyArray<(message: any) => AnyEffect>) => {
+  const count = links.length
+  const from = (message: any, index: number): AnyEffect =>
+    index === count
+      ? Effect.fail(new ChainExhausted({ tag: message._tag, links: count }))
+      : Effect.catchIf(links[index](message), isPass, () => from(message, index + 1))
+  return (message: any): AnyEffect => from(message, 0)
+}
+
+const handlerOf = (field: string, spec: unknown, chains: boolean): (message: any) => AnyEffect => {
+  if (isFunction(spec)) return spec
+  if (chains && Array.isArray(spec) && spec.length > 0 && spec.every(isFunction)) return chainHandler(spec)
+  throw new Invalid(
+    field,
+    chains ? "a handler function or a non-empty array of handler functions (a chain)" : "a handler function",
+    spec
+  )
+}
+
+interface FallbackSpec {
+  readonly primary: unknown
+  readonly fallback: unknown
+  readonly on?: unknown
+  readonly breaker?: unknown
+  readonly id?: unknown
+}
+
+const isFallbackSpec = (spec: unknown): spec is FallbackSpec =>
+  spec !== null && typeof spec === "object" && !Array.isArray(spec) && "primary" in spec
+
+const fallbackOptions = (spec: FallbackSpec, id: string) => ({
+  on: spec.on,
+  breaker: spec.breaker,
+  id
+})
+
+/**
+ * A fallback binding of an Effect handler, built once: each attempt reads the message from the call running in the
+ * fiber, so the combinator (and its breaker lookup) is not rebuilt per call.
+ */
+const guardedEffect = (spec: FallbackSpec, id: string, chains: boolean): AnyEffect => {
+  const primary = handlerOf("primary", spec.primary, chains)
+  const fallback = spec.fallback
+  if (!isFunction(fallback)) throw new Invalid("fallback", "a handler function (request, trigger) => Effect", fallback)
+  return Fallback.orElse(
+    attemptEffect(primary),
+    (trigger: unknown) => attemptEffect((message) => fallback(message, trigger)),
+    fallbackOptions(spec, id) as any
+  ) as AnyEffect
+}
+
+const guardedStream = (spec: FallbackSpec, id: string): AnyStream => {
+  const { fallback, primary } = spec
+  if (!isFunction(primary)) throw new Invalid("primary", "a function returning a Stream", primary)
+  if (!isFunction(fallback)) {
+    throw new Invalid("fallback", "a function (request, trigger, { emitted }) => Stream", fallback)
+  }
+  return Fallback.stream(
+    attemptStream(primary),
+    (trigger: unknown, progress: Fallback.StreamProgress) =>
+      attemptStream((message) => fallback(message, trigger, progress)),
+    fallbackOptions(spec, id) as any
+  ) as AnyStream
+}
+
+interface RequestEntry {
+  readonly tag: string
+  readonly schema: AnySchema
+  /** Runs inside a context whose `CurrentAttempt` is the call; the call collects the winning attempt's events. */
+  readonly run: (message: any) => AnyEffect
+}
+
+interface StreamEntry {
+  readonly tag: string
+  readonly schema: AnySchema
+  readonly stream: (call: Attempt) => AnyStream
+}
+
+interface EventEntry {
+  readonly tag: string
+  readonly id: string
+  readonly run: (message: any) => AnyEffect
+  readonly failures: Metric.Counter<number>
+}
+
+const compileRequest = (binding: RawBinding): RequestEntry => {
+  const { spec, tag } = binding
+  const schema = binding.schema as AnySchema
+  if (isFallbackSpec(spec)) {
+    const guarded = guardedEffect(spec, idOf(spec, tag), true)
+    return { tag, schema, run: () => guarded }
+  }
+  return { tag, schema, run: handlerOf("handler", spec, true) }
+}
+
+const compileStream = (binding: RawBinding): StreamEntry => {
+  const { spec, tag } = binding
+  const schema = binding.schema as AnySchema
+  if (isFallbackSpec(spec)) {
+    const guarded = guardedStream(spec, idOf(spec, tag))
+    return { tag, schema, stream: () => guarded }
+  }
+  if (!isFunction(spec)) {
+    throw new Invalid("handler", "a function returning a Stream, or { primary, fallback, ... }", spec)
+  }
+  return { tag, schema, stream: (call) => eventfulStream(spec(call.message), call) }
+}
+
+const compileEvent = (binding: RawBinding, id: string): EventEntry => {
+  const { spec, tag } = binding
+  const failures = Metric.withAttributes(eventHandlerFailures, { event: tag, handler: id })
+  if (isFallbackSpec(spec)) {
+    const guarded = guardedEffect(spec, id, false)
+    return { tag, id, failures, run: () => guarded }
+  }
+  const handler = handlerOf("handler", spec, false)
+  return { tag, id, failures, run: (event) => Effect.suspend(() => handler(event)) }
+}
+
+const idOf = (spec: FallbackSpec, fallbackId: string): string => {
+  if (spec.id === undefined) return fallbackId
+  if (typeof spec.id !== "string" || spec.id.length === 0) throw new Invalid("id", "a non-empty string", spec.id)
+  return spec.id
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The mediator
+// ---------------------------------------------------------------------------------------------------------------
+
+type Concurrency = number | "unbounded"
+
+const hasTag = (u: unknown): u is { readonly _tag: string } =>
+  typeof u === "object" && u !== null && typeof (u as { _tag?: unknown })._tag === "string"
+
+/** @internal */
+export class MediatorRuntime implements M.Mediator, Publisher {
+  readonly requests: ReadonlyMap<string, RequestEntry>
+  readonly streams: ReadonlyMap<string, StreamEntry>
+  readonly events: ReadonlyMap<string, ReadonlyArray<EventEntry>>
+  readonly eventSchemas: ReadonlyMap<string, AnySchema>
+  readonly concurrency: Concurrency
+  /** The layer's context (the handlers' services) with this mediator in it. */
+  readonly context: Context.Context<never>
+  /** The layer's context merged with a caller's fiber context, per caller context (RpcServer does the same). */
+  readonly merged = new WeakMap<Context.Context<never>, Context.Context<never>>()
+  readonly unions = new Map<Kind, AnySchema>()
+
+  constructor(
+    requests: ReadonlyMap<string, RequestEntry>,
+    streams: ReadonlyMap<string, StreamEntry>,
+    events: ReadonlyMap<string, ReadonlyArray<EventEntry>>,
+    eventSchemas: ReadonlyMap<string, AnySchema>,
+    concurrency: Concurrency,
+    context: Context.Context<never>
+  ) {
+    this.requests = requests
+    this.streams = streams
+    this.events = events
+    this.eventSchemas = eventSchemas
+    this.concurrency = concurrency
+    this.context = Context.add(context, MediatorKey, this)
+  }
+
+  contextFor(fiberContext: Context.Context<never>): Context.Context<never> {
+    let merged = this.merged.get(fiberContext)
+    if (merged === undefined) {
+      // The caller's context wins (its tracer, clock, log annotations, current span), except for the mediator.
+      merged = Context.add(Context.merge(this.context, fiberContext), MediatorKey, this)
+      this.merged.set(fiberContext, merged)
+    }
+    return merged
+  }
+
+  // ---- requests
+
+  dispatchSend(fiber: Fiber.Fiber<unknown, unknown>, request: M.AnyRequest): AnyEffect {
+    const entry = this.requests.get(request._tag)
+    if (entry === undefined) return Effect.fail(new HandlerNotFound({ kind: "Request", tag: request._tag }))
+    const call = new Attempt(request, this)
+    return Effect.provideContext(
+      Effect.flatMap(entry.run(request), call.finish),
+      Context.add(this.contextFor(fiber.context), CurrentAttempt, call)
+    )
+  }
+
+  readonly send = (request: M.AnyRequest): Effect.Effect<any, any> =>
+    Effect.withFiber((fiber) => this.dispatchSend(fiber, request)) as Effect.Effect<any, any>
+
+  // ---- streams
+
+  dispatchStream(fiber: Fiber.Fiber<unknown, unknown>, request: M.AnyStreamRequest): AnyStream {
+    const entry = this.streams.get(request._tag)
+    if (entry === undefined) return Stream.fail(new HandlerNotFound({ kind: "StreamRequest", tag: request._tag }))
+    const call = new Attempt(request, this)
+    return Stream.provideContext(
+      entry.stream(call),
+      Context.add(this.contextFor(fiber.context), CurrentAttempt, call)
+    )
+  }
+
+  readonly stream = (request: M.AnyStreamRequest): Stream.Stream<any, any> =>
+    Stream.unwrap(Effect.withFiber((fiber) => Effect.succeed(this.dispatchStream(fiber, request)))) as Stream.Stream<
+      any,
+      any
+    >
+
+  // ---- events
+
+  readonly runHandler = (entry: EventEntry, event: M.AnyEvent): Effect.Effect<void> => {
+    const call = new Attempt(event, this)
+    return Effect.catchCause(
+      Effect.provideService(Effect.flatMap(entry.run(event), call.finish), CurrentAttempt, call),
+      (cause) => this.reportFailure(entry, cause)
+    ) as Effect.Effect<void>
+  }
+
+  reportFailure(entry: EventEntry, cause: Cause.Cause<unknown>): Effect.Effect<void> {
+    if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause) as Effect.Effect<never>
+    return Effect.logError(`Event handler ${entry.id} failed on ${entry.tag}; the other handlers still run`, cause).pipe(
+      Effect.annotateLogs({ "mediator.event": entry.tag, "mediator.handler": entry.id }),
+      Effect.andThen(Metric.update(entry.failures, 1))
+    )
+  }
+
+  publishOne(event: M.AnyEvent): Effect.Effect<void> {
+    const handlers = this.events.get(event._tag)
+    if (handlers === undefined) return Effect.void
+    if (handlers.length === 1) return this.runHandler(handlers[0], event)
+    return Effect.forEach(handlers, (entry) => this.runHandler(entry, event), {
+      concurrency: this.concurrency,
+      discard: true
+    })
+  }
+
+  readonly publishAll = (events: ReadonlyArray<M.AnyEvent>): Effect.Effect<void> =>
+    events.length === 1
+      ? this.publishOne(events[0])
+      : Effect.forEach(events, (event) => this.publishOne(event), { discard: true })
+
+  readonly publish = (event: M.AnyEvent): Effect.Effect<void> =>
+    Effect.withFiber((fiber) => Effect.provideContext(this.publishOne(event), this.contextFor(fiber.context)))
+
+  // ---- payloads from the outside
+
+  union(kind: Kind): AnySchema {
+    let union = this.unions.get(kind)
+    if (union === undefined) {
+      const members = kind === "Event"
+        ? [...this.eventSchemas.values()]
+        : [...(kind === "Request" ? this.requests : this.streams).values()].map((entry) => entry.schema)
+      union = members.length === 0 ? Schema.Never as AnySchema : Schema.Union(members as any) as any as AnySchema
+      this.unions.set(kind, union)
+    }
+    return union
+  }
+
+  schemaOf(kind: Kind, tag: string): AnySchema | undefined {
+    if (kind === "Event") return this.eventSchemas.get(tag)
+    return (kind === "Request" ? this.requests : this.streams).get(tag)?.schema
+  }
+
+  /** Decodes with the payload's own class when its tag is known, else with the union (whose error lists them). */
+  decode(kind: Kind, payload: unknown): Effect.Effect<any, MessageDecodeError> {
+    const tag = hasTag(payload) ? payload._tag : undefined
+    const schema = (tag === undefined ? undefined : this.schemaOf(kind, tag)) ?? this.union(kind)
+    return Effect.mapError(
+      Schema.decodeUnknownEffect(schema)(payload) as Effect.Effect<unknown, Schema.SchemaError>,
+      (cause) => new MessageDecodeError({ kind, tag, cause })
+    )
+  }
+
+  readonly sendUnknown = (payload: unknown): Effect.Effect<unknown, unknown> =>
+    Effect.flatMap(this.decode("Request", payload), this.send)
+
+  readonly streamUnknown = (payload: unknown): Stream.Stream<unknown, unknown> =>
+    Stream.unwrap(Effect.map(this.decode("StreamRequest", payload), this.stream))
+
+  readonly publishUnknown = (payload: unknown): Effect.Effect<void, MessageDecodeError> =>
+    Effect.flatMap(this.decode("Event", payload), this.publish)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Building
+// ---------------------------------------------------------------------------------------------------------------
+
+interface LayerOptions {
+  readonly requests?: ReadonlyArray<unknown> | undefined
+  readonly events?: ReadonlyArray<unknown> | undefined
+  readonly eventConcurrency?: M.EventConcurrency | undefined
+}
+
+const concurrencyOf = (value: unknown): Concurrency => {
+  if (value === undefined || value === "sequential") return 1
+  if (value === "unbounded") return "unbounded"
+  if (typeof value === "number" && Number.isInteger(value) && value >= 1) return value
+  throw new InvalidBinding({
+    tag: "Mediator.layer",
+    field: "eventConcurrency",
+    expected: `"sequential", "unbounded" or an integer >= 1`,
+    value
+  })
+}
+
+const listOf = (field: string, value: unknown): ReadonlyArray<RawBinding> => {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) {
+    throw new InvalidBinding({ tag: "Mediator.layer", field, expected: "an array of bindings", value })
+  }
+  return flatten(value)
+}
+
+/** Turns what a compile step threw into the typed failure of the layer. */
+const asBuildError = (tag: string, error: unknown): InvalidBinding => {
+  if (error instanceof InvalidBinding) return error
+  if (error instanceof Invalid) {
+    return new InvalidBinding({ tag, field: error.field, expected: error.expected, value: error.value })
+  }
+  if (error instanceof Fallback.InvalidFallbackOptions) {
+    return new InvalidBinding({ tag, field: error.field, expected: error.expected, value: error.value })
+  }
+  throw error
+}
+
+const isBinding = (u: unknown): u is RawBinding => typeof u === "object" && u !== null && BindingTypeId in u
+
+const make = (
+  options: LayerOptions,
+  context: Context.Context<never>
+): Effect.Effect<MediatorRuntime, DuplicateBinding | InvalidBinding> =>
+  Effect.suspend((): Effect.Effect<MediatorRuntime, DuplicateBinding | InvalidBinding> => {
+    const requests = new Map<string, RequestEntry>()
+    const streams = new Map<string, StreamEntry>()
+    const events = new Map<string, Array<EventEntry>>()
+    const eventSchemas = new Map<string, AnySchema>()
+    const eventPrimaries = new Map<string, Set<unknown>>()
+    let concurrency: Concurrency
+    let current = "Mediator.layer"
+    try {
+      if (options === null || typeof options !== "object") {
+        throw new InvalidBinding({ tag: current, field: "options", expected: "an object", value: options })
+      }
+      concurrency = concurrencyOf(options.eventConcurrency)
+      for (const binding of listOf("requests", options.requests)) {
+        const marker = isBinding(binding) ? markerOf(binding.schema) : undefined
+        if (marker === undefined || marker.kind === "Event") {
+          throw new InvalidBinding({
+            tag: current,
+            field: "requests",
+            expected: "bindings of Mediator.Request or Mediator.StreamRequest classes, made by Mediator.bind",
+            value: isBinding(binding) ? binding.schema : binding
+          })
+        }
+        current = marker.tag
+        if (requests.has(marker.tag) || streams.has(marker.tag)) {
+          return Effect.fail(new DuplicateBinding({ kind: marker.kind, tag: marker.tag }))
+        }
+        if (marker.kind === "Request") requests.set(marker.tag, compileRequest(binding as RawBinding))
+        else streams.set(marker.tag, compileStream(binding as RawBinding))
+      }
+      current = "Mediator.layer"
+      for (const binding of listOf("events", options.events)) {
+        const marker = isBinding(binding) ? markerOf(binding.schema) : undefined
+        if (marker === undefined || marker.kind !== "Event") {
+          throw new InvalidBinding({
+            tag: current,
+            field: "events",
+            expected: "bindings of Mediator.Event classes, made by Mediator.subscribe",
+            value: isBinding(binding) ? binding.schema : binding
+          })
+        }
+        current = marker.tag
+        const handlers = events.get(marker.tag) ?? []
+        const primaries = eventPrimaries.get(marker.tag) ?? new Set()
+        const spec = (binding as RawBinding).spec
+        const primary = isFallbackSpec(spec) ? spec.primary : spec
+        const rawId = (binding as RawBinding).id
+        if (rawId !== undefined && (typeof rawId !== "string" || rawId.length === 0)) {
+          throw new Invalid("id", "a non-empty string", rawId)
+        }
+        const id = rawId ?? `${marker.tag}#${handlers.length}`
+        if (primaries.has(primary) || handlers.some((entry) => entry.id === id)) {
+          return Effect.fail(new DuplicateBinding({ kind: "Event", tag: marker.tag, id }))
+        }
+        primaries.add(primary)
+        handlers.push(compileEvent(binding as RawBinding, id))
+        events.set(marker.tag, handlers)
+        eventPrimaries.set(marker.tag, primaries)
+        eventSchemas.set(marker.tag, (binding as RawBinding).schema as AnySchema)
+      }
+    } catch (error) {
+      return Effect.fail(asBuildError(current, error))
+    }
+    return Effect.succeed(new MediatorRuntime(requests, streams, events, eventSchemas, concurrency, context))
+  })
+
+/** @internal */
+export const layer = (options: LayerOptions): Layer.Layer<M.Mediator, DuplicateBinding | InvalidBinding> =>
+  Layer.effect(MediatorKey, Effect.flatMap(Effect.context<never>(), (context) => make(options, context)))
+
+// ---------------------------------------------------------------------------------------------------------------
+// Accessors
+// ---------------------------------------------------------------------------------------------------------------
+
+const mediatorOf = (fiber: Fiber.Fiber<unknown, unknown>): M.Mediator => Context.getUnsafe(fiber.context, MediatorKey)
+
+/** @internal */
+export const send = (request: M.AnyRequest): Effect.Effect<any, any, M.Mediator> =>
+  Effect.withFiber((fiber) => {
+    const mediator = mediatorOf(fiber)
+    return mediator instanceof MediatorRuntime ? mediator.dispatchSend(fiber, request) : mediator.send(request)
+  }) as Effect.Effect<any, any, M.Mediator>
+
+/** @internal */
+export const stream = (request: M.AnyStreamRequest): Stream.Stream<any, any, M.Mediator> =>
+  Stream.unwrap(Effect.withFiber((fiber) => Effect.succeed(mediatorOf(fiber).stream(request))))
+
+/** @internal */
+export const publish = (event: M.AnyEvent): Effect.Effect<void, never, M.Mediator> =>
+  Effect.withFiber((fiber) => mediatorOf(fiber).publish(event))
+
+/** @internal */
+export const sendUnknown = (payload: unknown): Effect.Effect<unknown, unknown, M.Mediator> =>
+  Effect.withFiber((fiber) => mediatorOf(fiber).sendUnknown(payload))
+
+/** @internal */
+export const streamUnknown = (payload: unknown): Stream.Stream<unknown, unknown, M.Mediator> =>
+  Stream.unwrap(Effect.withFiber((fiber) => Effect.succeed(mediatorOf(fiber).streamUnknown(payload))))
+
+/** @internal */
+export const publishUnknown = (payload: unknown): Effect.Effect<void, MessageDecodeError, M.Mediator> =>
+  Effect.withFiber((fiber) => mediatorOf(fiber).publishUnknown(payload))
