@@ -78,8 +78,8 @@ export const settings = (env: NodeJS.ProcessEnv): Settings => {
   }
   return {
     quick,
-    samples: Math.round(number("BENCH_SAMPLES", quick ? 3 : 15)),
-    sampleMillis: number("BENCH_SAMPLE_MS", quick ? 15 : 120),
+    samples: Math.round(number("BENCH_SAMPLES", quick ? 3 : 25)),
+    sampleMillis: number("BENCH_SAMPLE_MS", quick ? 15 : 50),
     memoryCount: quick ? 1_000 : 10_000
   }
 }
@@ -195,10 +195,7 @@ export interface Report {
   readonly results: Results
 }
 
-/**
- * Measures every case of every suite: calibration, one warmup round, then `samples` rounds; in each round every row
- * takes one sample, starting at a rotating offset so no row always follows the same neighbour.
- */
+/** Measures every case of every suite: calibration, one warmup round, then `samples` rounds of one sample per row. */
 export const measure = async (
   suites: ReadonlyArray<Suite>,
   config: Settings,
@@ -217,9 +214,7 @@ export const measure = async (
   const live = () => rows.filter((row) => row.error === undefined)
   progress(`calibrated ${live().length} rows; ${config.samples} rounds of ~${config.sampleMillis} ms per row`)
   for (let round = -1; round < config.samples; round++) {
-    const active = live()
-    for (let k = 0; k < active.length; k++) {
-      const row = active[(k + Math.max(round, 0) * 3) % active.length]
+    for (const row of roundOrder(suites, live(), Math.max(round, 0))) {
       try {
         const elapsed = await time(row.runner)
         if (round >= 0) row.samples.push(elapsed / row.n)
@@ -230,6 +225,16 @@ export const measure = async (
     if (round >= 0) progress(`round ${round + 1}/${config.samples}`)
   }
   return { rows, results: resultsOf(rows) }
+}
+
+/**
+ * The rows of one round: each suite's rows run back to back, so a row and its baseline are sampled moments apart,
+ * and both the order of the suites and the order of the rows inside each suite rotate from round to round.
+ */
+const roundOrder = (suites: ReadonlyArray<Suite>, rows: ReadonlyArray<Row>, round: number): Array<Row> => {
+  const rotate = <A>(items: ReadonlyArray<A>): Array<A> =>
+    items.map((_, i) => items[(i + round) % items.length])
+  return rotate(suites).flatMap((suite) => rotate(rows.filter((row) => row.suite === suite)))
 }
 
 const resultsOf = (rows: ReadonlyArray<Row>): Results => {
