@@ -1,4 +1,4 @@
-import type { Fiber as FiberNs } from "effect"
+import type { Fiber as FiberNs, Tracer } from "effect"
 import { Effect, Exit, Fiber, Option, Queue } from "effect"
 import type { FallbackChainImpl, ProviderDef, Settings } from "./fallbackChain.ts"
 import { type Result, Run } from "./fallbackChainRun.ts"
@@ -27,9 +27,10 @@ export class HedgedRun extends Run {
     input: unknown,
     settings: Settings,
     fiber: FiberNs.Fiber<unknown, unknown>,
+    span: Tracer.Span | undefined,
     queue: Queue.Queue<Outcome>
   ) {
-    super(chain, input, settings, fiber)
+    super(chain, input, settings, fiber, span)
     this.queue = queue
   }
 
@@ -77,9 +78,10 @@ export const hedged = Effect.fnUntraced(function*(
   chain: FallbackChainImpl,
   input: unknown,
   settings: Settings,
-  fiber: FiberNs.Fiber<unknown, unknown>
+  fiber: FiberNs.Fiber<unknown, unknown>,
+  span: Tracer.Span | undefined
 ): Effect.fn.Return<Result<unknown>, unknown, unknown> {
-  const run = new HedgedRun(chain, input, settings, fiber, yield* Queue.unbounded<Outcome>())
+  const run = new HedgedRun(chain, input, settings, fiber, span, yield* Queue.unbounded<Outcome>())
   while (true) {
     if (run.running.size === 0) {
       if (!run.hasMore()) return yield* run.exhausted()

@@ -1,5 +1,5 @@
-import type { Cause, Clock as ClockNs, Fiber as FiberNs } from "effect"
-import { Clock, Context, Duration, Effect } from "effect"
+import type { Cause, Clock as ClockNs, Fiber as FiberNs, Tracer } from "effect"
+import { Clock, Context, Duration, Effect, LogLevel } from "effect"
 import type * as FallbackChain from "../FallbackChain.ts"
 import type { FallbackChainImpl, ProviderDef, Settings } from "./fallbackChain.ts"
 import {
@@ -12,22 +12,30 @@ import {
   ProviderTimeout
 } from "./fallbackChainErrors.ts"
 import type { LastKnownGoodMemory, Remembered } from "./fallbackChainMemory.ts"
+import { NodeInspectSymbol } from "effect/Inspectable"
 
-/** @internal */
+/**
+ * The answer of one call. `latency` and `elapsed` are built on first read: a healthy call that nobody times does
+ * not pay for two `Duration`s.
+ *
+ * @internal
+ */
 export class Result<A> implements FallbackChain.FallbackResult<A> {
   readonly value: A
   readonly source: string
   readonly index: number
   readonly isFallback: boolean
-  readonly latency: Duration.Duration
-  readonly elapsed: Duration.Duration
   readonly failures: ReadonlyArray<ProviderFailure>
   readonly staleness: Duration.Duration | undefined
+  readonly latencyNanos: number
+  readonly elapsedNanos: number
+  #latency: Duration.Duration | undefined
+  #elapsed: Duration.Duration | undefined
   constructor(
     value: A,
     provider: ProviderDef,
-    latency: Duration.Duration,
-    elapsed: Duration.Duration,
+    latencyNanos: number,
+    elapsedNanos: number,
     failures: ReadonlyArray<ProviderFailure>,
     staleness: Duration.Duration | undefined
   ) {
@@ -35,10 +43,31 @@ export class Result<A> implements FallbackChain.FallbackResult<A> {
     this.source = provider.name
     this.index = provider.index
     this.isFallback = provider.index > 0
-    this.latency = latency
-    this.elapsed = elapsed
+    this.latencyNanos = latencyNanos
+    this.elapsedNanos = elapsedNanos
     this.failures = failures
     this.staleness = staleness
+  }
+  get latency(): Duration.Duration {
+    return this.#latency ??= nanosToDuration(this.latencyNanos)
+  }
+  get elapsed(): Duration.Duration {
+    return this.#elapsed ??= nanosToDuration(this.elapsedNanos)
+  }
+  toJSON() {
+    return {
+      value: this.value,
+      source: this.source,
+      index: this.index,
+      isFallback: this.isFallback,
+      latency: Duration.format(this.latency),
+      elapsed: Duration.format(this.elapsed),
+      failures: this.failures,
+      staleness: this.staleness === undefined ? undefined : Duration.format(this.staleness)
+    }
+  }
+  [NodeInspectSymbol]() {
+    return this.toJSON()
   }
 }
 
@@ -65,17 +94,26 @@ export abstract class Run {
   readonly input: unknown
   readonly settings: Settings
   readonly fiber: FiberNs.Fiber<unknown, unknown>
+  /** The call's span; `undefined` when the tracer is disabled. */
+  readonly span: Tracer.Span | undefined
   readonly clock: ClockNs.Clock
   readonly startedAt: number
   readonly deadline: number
   failures: Array<ProviderFailure> | undefined = undefined
   budgetExhausted = false
 
-  constructor(chain: FallbackChainImpl, input: unknown, settings: Settings, fiber: FiberNs.Fiber<unknown, unknown>) {
+  constructor(
+    chain: FallbackChainImpl,
+    input: unknown,
+    settings: Settings,
+    fiber: FiberNs.Fiber<unknown, unknown>,
+    span: Tracer.Span | undefined
+  ) {
     this.chain = chain
     this.input = input
     this.settings = settings
     this.fiber = fiber
+    this.span = span
     this.clock = fiber.getRef(Clock.Clock)
     this.startedAt = this.now()
     this.deadline = this.startedAt + settings.budgetNanos
@@ -83,6 +121,11 @@ export abstract class Run {
 
   now(): number {
     return Number(this.clock.monotonicTimeNanosUnsafe())
+  }
+
+  /** Log lines are only built when they will be written: describing an error is the costly part of a failure. */
+  logs(level: LogLevel.LogLevel): boolean {
+    return !LogLevel.isGreaterThan(this.fiber.cache.minimumLogLevel, level)
   }
 
   /** The seed's split: provider `i` of `n` gets `min(remaining, remaining / (n - i))`; `<= 0` when the budget is gone. */
@@ -166,13 +209,11 @@ export abstract class Run {
     this.failures ??= []
     this.failures.push({ source: provider.name, index: provider.index, reason, error, latency: nanosToDuration(latencyNanos) })
     provider.failureCounters[reason].updateUnsafe(1, this.fiber.context)
-    const span = this.fiber.cache.span
-    if (span !== undefined && span._tag === "Span") {
-      span.event("fallback.provider_failed", this.clock.currentTimeNanosUnsafe(), {
-        "fallback.source": provider.name,
-        "fallback.reason": reason
-      })
-    }
+    this.span?.event("fallback.provider_failed", this.clock.currentTimeNanosUnsafe(), {
+      "fallback.source": provider.name,
+      "fallback.reason": reason
+    })
+    if (!this.logs("Warn")) return Effect.void
     return Effect.logWarning(
       `provider "${provider.name}" of chain "${this.chain.name}" ${reason}: ${describeError(error)}`
     ).pipe(Effect.annotateLogs(provider.logAnnotations), Effect.annotateLogs("fallback.reason", reason))
@@ -196,7 +237,7 @@ export abstract class Run {
       provider.failureCounters.skipped.updateUnsafe(1, this.fiber.context)
       skipped.push(provider.name)
     }
-    return skipped.length === 0 ? Effect.void : Effect.logWarning(
+    return skipped.length === 0 || !this.logs("Warn") ? Effect.void : Effect.logWarning(
       `time budget of chain "${this.chain.name}" exhausted, skipping ${skipped.join(", ")}`
     ).pipe(Effect.annotateLogs(this.chain.logAnnotations))
   }
@@ -215,22 +256,15 @@ export abstract class Run {
     }
     const latency = now - attemptStartedAt
     provider.latency.updateUnsafe(latency / 1e9, context)
-    const span = this.fiber.cache.span
-    if (span !== undefined && span._tag === "Span") {
-      span.attribute("fallback.source", provider.name)
-      span.attribute("fallback.is_fallback", provider.index > 0)
+    if (this.span !== undefined) {
+      this.span.attribute("fallback.source", provider.name)
+      this.span.attribute("fallback.is_fallback", provider.index > 0)
     }
     const failures = this.failures === undefined ? noFailures : this.failures.sort(byIndex)
-    const result = new Result(
-      value,
-      provider,
-      nanosToDuration(latency),
-      nanosToDuration(now - this.startedAt),
-      failures,
-      staleness
-    )
+    const result = new Result(value, provider, latency, now - this.startedAt, failures, staleness)
     if (provider.index === 0) return Effect.succeed(result)
     provider.activations.updateUnsafe(1, context)
+    if (!this.logs("Warn")) return Effect.succeed(result)
     return Effect.as(
       Effect.logWarning(
         `fallback activated in chain "${this.chain.name}": ${this.chain.providers[0].name} -> ${provider.name}`
@@ -241,8 +275,7 @@ export abstract class Run {
 
   exhausted(): Effect.Effect<never, AllFallbacksExhausted> {
     this.chain.exhausted.updateUnsafe(1, this.fiber.context)
-    const span = this.fiber.cache.span
-    if (span !== undefined && span._tag === "Span") span.attribute("fallback.exhausted", true)
+    this.span?.attribute("fallback.exhausted", true)
     const error = new AllFallbacksExhausted({
       chain: this.chain.name,
       failures: this.failures === undefined ? noFailures : this.failures.sort(byIndex),
@@ -250,6 +283,7 @@ export abstract class Run {
       budgetExhausted: this.budgetExhausted,
       elapsed: nanosToDuration(this.now() - this.startedAt)
     })
+    if (!this.logs("Error")) return Effect.fail(error)
     return Effect.andThen(
       Effect.logError(error.message).pipe(Effect.annotateLogs(this.chain.logAnnotations)),
       Effect.fail(error)

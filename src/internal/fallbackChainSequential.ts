@@ -1,4 +1,4 @@
-import type { Cause, Fiber } from "effect"
+import type { Cause, Fiber, Tracer } from "effect"
 import { Effect } from "effect"
 import type { FallbackChainImpl, Settings } from "./fallbackChain.ts"
 import { type Result, Run } from "./fallbackChainRun.ts"
@@ -14,8 +14,14 @@ export class SequentialRun extends Run {
   current = 0
   attemptStartedAt = 0
 
-  constructor(chain: FallbackChainImpl, input: unknown, settings: Settings, fiber: Fiber.Fiber<unknown, unknown>) {
-    super(chain, input, settings, fiber)
+  constructor(
+    chain: FallbackChainImpl,
+    input: unknown,
+    settings: Settings,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    span: Tracer.Span | undefined
+  ) {
+    super(chain, input, settings, fiber, span)
   }
 
   readonly onSuccess = (value: unknown): Effect.Effect<Result<unknown>> =>
@@ -27,14 +33,13 @@ export class SequentialRun extends Run {
     if (classified === undefined) return Effect.failCause(cause)
     return Effect.flatMap(
       this.recordFailure(provider, classified, this.now() - this.attemptStartedAt),
-      () => this.from(this.current + 1)
+      () => this.from(this.current + 1, this.now())
     )
   }
 
-  from(index: number): Effect.Effect<Result<unknown>, unknown, unknown> {
+  from(index: number, now: number): Effect.Effect<Result<unknown>, unknown, unknown> {
     const providers = this.chain.providers
     if (index >= providers.length) return this.exhausted()
-    const now = this.now()
     const share = this.share(index, now)
     if (share <= 0) return Effect.andThen(this.skipFrom(index), this.exhausted())
     this.current = index
