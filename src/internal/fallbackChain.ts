@@ -64,7 +64,13 @@ const providerMetrics = (chain: string, source: string) => ({
     rejected: failuresFor(chain, source, "rejected"),
     skipped: failuresFor(chain, source, "skipped")
   },
-  logAnnotations: { "fallback.chain": chain, "fallback.source": source }
+  logAnnotations: { "fallback.chain": chain, "fallback.source": source },
+  failureAnnotations: {
+    failed: { "fallback.chain": chain, "fallback.source": source, "fallback.reason": "failed" },
+    timedOut: { "fallback.chain": chain, "fallback.source": source, "fallback.reason": "timedOut" },
+    rejected: { "fallback.chain": chain, "fallback.source": source, "fallback.reason": "rejected" },
+    skipped: { "fallback.chain": chain, "fallback.source": source, "fallback.reason": "skipped" }
+  }
 })
 
 const failuresFor = (chain: string, source: string, reason: FallbackChain.FailureReason) =>
@@ -136,6 +142,7 @@ export interface ProviderDef extends FallbackChain.Provider {
   readonly activations: Metric.Counter<number>
   readonly failureCounters: Readonly<Record<FallbackChain.FailureReason, Metric.Counter<number>>>
   readonly logAnnotations: Readonly<Record<string, string>>
+  readonly failureAnnotations: Readonly<Record<FallbackChain.FailureReason, Readonly<Record<string, string>>>>
 }
 
 // ----------------------------------------------------------------------------

@@ -45,10 +45,32 @@ export const describeError = (error: unknown): string => {
   return String(error)
 }
 
-const describeFailure = (failure: ProviderFailure): string =>
-  failure.reason === "skipped"
-    ? `${failure.source} skipped`
-    : `${failure.source} ${failure.reason} after ${Duration.format(failure.latency)} (${describeError(failure.error)})`
+/** @internal */
+export const reasonText: Readonly<Record<FailureReason, string>> = {
+  failed: "failed",
+  timedOut: "timed out",
+  rejected: "was rejected",
+  skipped: "was skipped (no time left)"
+}
+
+const describeFailure = (failure: ProviderFailure): string => {
+  switch (failure.reason) {
+    case "skipped":
+      return `${failure.source} ${reasonText.skipped}`
+    case "rejected":
+      return `${failure.source} ${reasonText.rejected} (${describeError(failure.error)})`
+    default:
+      return `${failure.source} ${reasonText[failure.reason]} after ${formatLatency(failure.latency)} (${
+        describeError(failure.error)
+      })`
+  }
+}
+
+/** Latencies read best in milliseconds with a little precision: "12.3ms", not "12ms 281511ns". */
+const formatLatency = (duration: Duration.Duration): string => {
+  const millis = Duration.toMillis(duration)
+  return millis >= 1000 ? Duration.format(duration) : `${Number(millis.toFixed(millis < 10 ? 2 : 1))}ms`
+}
 
 /** @internal */
 export class AllFallbacksExhausted extends Data.TaggedError("AllFallbacksExhausted")<{

@@ -7,6 +7,7 @@ import {
   ConcurrencyLimitExceeded,
   describeError,
   type FailureReason,
+  reasonText,
   LastKnownGoodUnavailable,
   type ProviderFailure,
   ProviderTimeout
@@ -215,8 +216,8 @@ export abstract class Run {
     })
     if (!this.logs("Warn")) return Effect.void
     return Effect.logWarning(
-      `provider "${provider.name}" of chain "${this.chain.name}" ${reason}: ${describeError(error)}`
-    ).pipe(Effect.annotateLogs(provider.logAnnotations), Effect.annotateLogs("fallback.reason", reason))
+      `provider "${provider.name}" of chain "${this.chain.name}" ${reasonText[reason]}: ${describeError(error)}`
+    ).pipe(Effect.annotateLogs(provider.failureAnnotations[reason]))
   }
 
   /** The budget is gone: every provider from `index` on is recorded as skipped, without running. */
