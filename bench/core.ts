@@ -14,6 +14,8 @@ export const names = {
   bare: "yield* Effect.succeed(1) (baseline)",
   protectClosed: "breaker.protect, Closed",
   protectPiped: "breaker.protect, Closed, piped per call",
+  sync: "yield* Effect.sync(f)",
+  protectSync: "breaker.protect(Effect.sync(f)), Closed",
   orElse: "Fallback.orElse, success, no breaker",
   orElseClosed: "Fallback.orElse + breaker, Closed, success",
   protectOpen: "breaker.protect, Open, rejection caught",
@@ -118,7 +120,10 @@ const callSuite = async (): Promise<Suite> => {
     await Effect.runPromise(Effect.exit(Effect.fail(boom).pipe(builtinBreaker.execute({ key: "open" }))))
   }
 
+  // `Effect.succeed(1)` is already an Exit, which a combinator may settle without running a fiber step; a step that
+  // must run (Effect.sync) shows the path an I/O call takes.
   const step = Effect.succeed(1)
+  const syncStep = Effect.sync(() => 1)
   const protectClosed = step.pipe(breaker.protect("closed"))
   const orElse = step.pipe(Fallback.orElse(Effect.succeed(2)))
   const orElseClosed = step.pipe(Fallback.orElse(Effect.succeed(2), { breaker: BenchBreaker, id: "closed" }))
@@ -155,6 +160,8 @@ const callSuite = async (): Promise<Suite> => {
         Effect.gen(function*() {
           for (let i = 0; i < n; i++) yield* Effect.succeed(i).pipe(breaker.protect("closed"))
         })),
+      effectLoop(names.sync, syncStep),
+      effectLoop(names.protectSync, syncStep.pipe(breaker.protect("closed"))),
       effectLoop(names.orElse, orElse),
       effectLoop(names.orElseClosed, orElseClosed, ours.context),
       effectLoop(names.protectOpen, protectOpen),

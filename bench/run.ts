@@ -31,6 +31,11 @@ if (typeof globalThis.gc !== "function") {
   process.exit(child.status ?? 1)
 }
 
+// Logs of setup and measured code (Effect's default logger writes with console.log) go to stderr, keeping stdout
+// for the report: `npm run bench > report.md` gives the tables alone.
+const report = (line: string) => process.stdout.write(`${line}\n`)
+console.log = console.info = console.warn = console.debug = console.error
+
 const config = settings(process.env)
 const benchDir = new URL(".", import.meta.url).pathname
 const filter = process.env.BENCH_FILTER ?? ""
@@ -77,7 +82,7 @@ const measured = only === "" ? suites : suites
   .map((suite) => ({ ...suite, cases: suite.cases.filter((c) => selected(c.name)) }))
   .filter((suite) => suite.cases.length > 0)
 
-const report = await measure(measured, config, log)
+const measurements = await measure(measured, config, log)
 log("measuring memory")
 const memory = await measureMemory(
   probes
@@ -92,15 +97,15 @@ for (const suite of suites) {
   }
 }
 
-const outcomes = only === "" ? evaluate(suites.flatMap((suite) => suite.targets ?? []), report.results) : []
+const outcomes = only === "" ? evaluate(suites.flatMap((suite) => suite.targets ?? []), measurements.results) : []
 const date = new Date().toISOString().slice(0, 10)
-console.log(`# effect-fallback benchmarks, ${date}, node ${process.version}${config.quick ? " (BENCH_QUICK)" : ""}\n`)
-for (const suite of measured) console.log(`${printSuite(suite, report)}\n`)
-if (memory.length > 0) console.log(`${printMemory(memory)}\n`)
-if (outcomes.length > 0) console.log(`${printTargets(outcomes)}\n`)
-if (skipped.length > 0) console.log(`Skipped:\n${skipped.map((line) => `- ${line}`).join("\n")}\n`)
+report(`# effect-fallback benchmarks, ${date}, node ${process.version}${config.quick ? " (BENCH_QUICK)" : ""}\n`)
+for (const suite of measured) report(`${printSuite(suite, measurements)}\n`)
+if (memory.length > 0) report(`${printMemory(memory)}\n`)
+if (outcomes.length > 0) report(`${printTargets(outcomes)}\n`)
+if (skipped.length > 0) report(`Skipped:\n${skipped.map((line) => `- ${line}`).join("\n")}\n`)
 const count = (verdict: string) => outcomes.filter((outcome) => outcome.verdict === verdict).length
-console.log(
+report(
   `targets: ${count("PASS")} PASS, ${count("MISS")} MISS, aims: ${count("AIM-PASS")} met, ${count("AIM-MISS")} missed` +
     `${count("N/A") > 0 ? `, ${count("N/A")} not measured` : ""}; ${((Date.now() - started) / 1000).toFixed(0)} s`
 )
