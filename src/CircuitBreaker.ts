@@ -85,7 +85,7 @@ export interface CallEvent {
   readonly domain: string
   readonly id: string
   readonly outcome: Outcome
-  /** `true` when the call took at least `slowCall.duration`. */
+  /** `true` when the call took strictly longer than `slowCall.duration` (never for ignored calls). */
   readonly slow: boolean
   /** Milliseconds the call ran (0 for rejections). */
   readonly durationMillis: number

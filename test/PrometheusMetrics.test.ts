@@ -154,10 +154,7 @@ describe("PrometheusMetrics", () => {
     const breakerSeries = (text: string) =>
       Array.from(samplesOf(text).keys()).filter((series) => series.startsWith("circuit_breaker_"))
 
-    // Known bug (src/internal/circuitBreakerMetrics.ts): the transitions counter and the latency histogram are written
-    // with `updateUnsafe` instead of being registered, so `remove()` leaves them in the registry. Remove `.fails` once
-    // fixed.
-    it.effect.fails("closing a breaker removes all of its series from the registry", () =>
+    it.effect("closing a breaker removes all of its series from the registry", () =>
       Effect.gen(function*() {
         const during = yield* Effect.gen(function*() {
           const accounts = yield* Accounts
@@ -168,10 +165,7 @@ describe("PrometheusMetrics", () => {
         assert.deepStrictEqual(breakerSeries(yield* PrometheusMetrics.format()), [])
       }).pipe(Effect.provide(silent), Effect.provideService(Metric.MetricRegistry, new Map())))
 
-    // Known bug (src/internal/circuitBreakerMetrics.ts): the rate gauges read a time window's totals without expiring
-    // it to the current time, so an idle circuit keeps reporting the rate of outcomes long gone (`stats` reads it
-    // right). Remove `.fails` once fixed.
-    it.effect.fails("a time-window rate gauge forgets outcomes that left the window, as stats does", () =>
+    it.effect("a time-window rate gauge forgets outcomes that left the window, as stats does", () =>
       Effect.gen(function*() {
         const accounts = yield* Accounts
         yield* Effect.exit(boom.pipe(accounts.protect("GetAccount")))
@@ -296,9 +290,7 @@ describe("PrometheusMetrics", () => {
         assert.strictEqual(kept.length, 1024)
       }).pipe(Effect.provide(CircuitBreaker.layer(Accounts))))
 
-    // Known bug (src/internal/circuitBreaker.ts): events are published with `PubSub.publishUnsafe`, which skips the
-    // sliding strategy, so a full buffer drops the newest event instead of the oldest. Remove `.fails` once fixed.
-    it.effect.fails("a lagging subscriber keeps the newest eventBufferSize events; the oldest are dropped", () =>
+    it.effect("a lagging subscriber keeps the newest eventBufferSize events; the oldest are dropped", () =>
       Effect.gen(function*() {
         const { completed, kept } = yield* stalledSubscriber(10, 3)
         assert.strictEqual(completed, 10)

@@ -149,7 +149,13 @@ const makeBreaker = (
 ): { readonly breaker: CB.CircuitBreaker; readonly control: Control } => {
   const domain = policy.domain
   const outbox: Array<PendingTransition> = []
+  /** Publications that found a subscriber's buffer full: `publishUnsafe` refuses them, the sliding strategy does not. */
+  const backlog: Array<Effect.Effect<boolean>> = []
   let eventSubscribers = 0
+
+  const publish = <A>(hub: PubSub.PubSub<A>, value: A): void => {
+    if (!PubSub.publishUnsafe(hub, value)) backlog.push(PubSub.publish(hub, value))
+  }
 
   // Circuits are created on first use and never removed, so a circuit object can be captured by `protect(id)`.
   const entryFor = (id: string): Entry => {
@@ -165,13 +171,13 @@ const makeBreaker = (
 
   /** Publishes what the last operation changed; returns the logging to run, if any. */
   const flush = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, remote = false): Effect.Effect<void> | undefined => {
-    if (outbox.length === 0) return undefined
+    if (outbox.length === 0 && backlog.length === 0) return undefined
     const pending = outbox.splice(0, outbox.length)
-    const logs: Array<Effect.Effect<void>> = []
+    const logs: Array<Effect.Effect<unknown>> = []
     for (const pendingTransition of pending) {
       const { from, id, reason, to, at } = pendingTransition
       const transition: CB.Transition = { domain, id, from, to, at, reason }
-      PubSub.publishUnsafe(transitionsHub, transition)
+      publish(transitionsHub, transition)
       const changed = entryFor(id)
       changed.instruments.transition(from, to)
       changed.sync?.transitioned(pendingTransition, remote)
@@ -180,7 +186,8 @@ const makeBreaker = (
       logs.push(Effect.annotateLogs(to === "Open" ? Effect.logWarning(message) : Effect.logInfo(message), annotations))
     }
     void entry
-    return logs.length === 1 ? logs[0] : Effect.all(logs, { discard: true })
+    for (const publication of backlog.splice(0, backlog.length)) logs.push(publication)
+    return logs.length === 1 ? Effect.asVoid(logs[0]!) : Effect.all(logs, { discard: true })
   }
 
   const publishEvent = (
@@ -191,7 +198,7 @@ const makeBreaker = (
     at: number
   ): void => {
     if (eventSubscribers === 0) return
-    PubSub.publishUnsafe(eventsHub, {
+    publish(eventsHub, {
       domain,
       id: entry.circuit.id,
       outcome,
@@ -248,7 +255,8 @@ const makeBreaker = (
     }
     const now = timed || verdict === Verdict.Failure ? nowOf(fiber) : 0
     const durationMillis = timed ? now - start : 0
-    const slow = policy.slowCall !== undefined && durationMillis > policy.slowCall.millis
+    // An ignored call is neither success nor failure, so it is not a slow one either.
+    const slow = policy.slowCall !== undefined && durationMillis > policy.slowCall.millis && verdict !== Verdict.Ignored
     circuit.record(generation, trial, verdict, slow, now, error)
     if (entry.sync !== undefined) entry.sync.recorded(generation, trial, verdict, slow)
     if (circuit.mode !== "disabled") {
@@ -261,11 +269,20 @@ const makeBreaker = (
     return flush(entry, fiber)
   }
 
+  const reportRejection = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, now: number): void => {
+    entry.instruments.outcome("rejected", false)
+    annotate(fiber, entry.circuit, "rejected")
+    publishEvent(entry, "rejected", false, 0, now)
+  }
+
+  /** In `metricsOnly`, a call the circuit would have rejected runs anyway; it is reported as the rejection it was. */
+  const noteShadowRejection = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, now: number): void => {
+    if (entry.circuit.mode === "metricsOnly") reportRejection(entry, fiber, now)
+  }
+
   const reject = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, now: number): Effect.Effect<never, CircuitOpenError> => {
     const circuit = entry.circuit
-    entry.instruments.outcome("rejected", false)
-    annotate(fiber, circuit, "rejected")
-    publishEvent(entry, "rejected", false, 0, now)
+    reportRejection(entry, fiber, now)
     const error = makeCircuitOpenError(
       domain,
       circuit.id,
@@ -306,7 +323,11 @@ const makeBreaker = (
         const start = nowOf(fiber)
         const admission = circuit.admit(start)
         if (admission === Admission.Rejected) return reject(entry, fiber, start)
-        if (admission === Admission.Unrecorded) return withPendingLogs(entry, fiber, restore(self))
+        if (admission === Admission.Unrecorded) {
+      noteShadowRejection(entry, fiber, start)
+          noteShadowRejection(entry, fiber, start)
+          return withPendingLogs(entry, fiber, restore(self))
+        }
         if (admission === Admission.Admitted) return withPendingLogs(entry, fiber, runAdmitted(entry, restore(self), fiber, start, true))
         const generation = circuit.generation
         const halfOpenTimeout = policy.halfOpenTimeout
@@ -397,6 +418,7 @@ const makeBreaker = (
       return Effect.succeed(Stream.fromEffect(reject(entry, fiber, start)))
     }
     if (admission === Admission.Unrecorded) {
+      noteShadowRejection(entry, fiber, start)
       const logs = flush(entry, fiber)
       return logs === undefined ? Effect.succeed(self) : Effect.as(logs, self)
     }

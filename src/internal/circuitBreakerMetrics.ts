@@ -6,8 +6,7 @@
  * own tallies when metrics are collected, so a call pays nothing for them. They live in the `MetricRegistry` that was
  * current when the breaker was built, and are removed when the breaker's scope closes.
  */
-import { Metric } from "effect"
-import type { Context } from "effect"
+import { Clock, Context, Metric } from "effect"
 import type { Outcome, State } from "../CircuitBreaker.ts"
 import type { Circuit } from "./circuit.ts"
 
@@ -65,7 +64,10 @@ export class CircuitInstruments {
   private readonly context: Context.Context<never>
   private readonly attributes: { readonly domain: string; readonly circuit: string }
   private readonly latency: Metric.Metric<number, unknown>
+  private readonly transitions = new Map<string, Metric.Metric<number, unknown>>()
   private readonly registrations: Array<Metric.Registration> = []
+  /** Series written with `updateUnsafe` (not registered), to remove with the breaker. */
+  private readonly written = new Set<Metric.Metric<number, unknown>>()
 
   constructor(domain: string, circuit: Circuit, context: Context.Context<never>) {
     this.context = context
@@ -84,17 +86,17 @@ export class CircuitInstruments {
       () => ({ value: STATE_VALUE[circuit.state] })
     )
     if (circuit.window !== undefined) {
-      const window = circuit.window
-      const rate = (count: () => number, minimumCalls: number | undefined) => () => ({
-        value: minimumCalls !== undefined && window.calls >= minimumCalls ? count() / window.calls : Number.NaN
+      // Read through the circuit so a time window is expired up to the collector's clock first.
+      const rate = (read: (now: number) => number | undefined) => (collector: Context.Context<never>) => ({
+        value: read(Context.get(collector, Clock.Clock).currentTimeMillisUnsafe()) ?? Number.NaN
       })
       this.register(
         Metric.gauge(FAILURE_RATE.id, { description: FAILURE_RATE.description, attributes }),
-        rate(() => window.failures, circuit.policy.failureRate?.minimumCalls)
+        rate((now) => circuit.failureRate(now))
       )
       this.register(
         Metric.gauge(SLOW_CALL_RATE.id, { description: SLOW_CALL_RATE.description, attributes }),
-        rate(() => window.slow, circuit.policy.slowCall?.minimumCalls)
+        rate((now) => circuit.slowCallRate(now))
       )
     }
     this.latency = Metric.histogram(LATENCY.id, {
@@ -111,23 +113,33 @@ export class CircuitInstruments {
 
   duration(millis: number): void {
     this.latency.updateUnsafe(millis / 1000, this.context)
+    this.written.add(this.latency)
   }
 
   transition(from: State, to: State): void {
-    Metric.counter(TRANSITIONS.id, {
-      description: TRANSITIONS.description,
-      attributes: { ...this.attributes, from, to },
-      incremental: true
-    }).updateUnsafe(1, this.context)
+    const key = `${from}->${to}`
+    let counter = this.transitions.get(key)
+    if (counter === undefined) {
+      counter = Metric.counter(TRANSITIONS.id, {
+        description: TRANSITIONS.description,
+        attributes: { ...this.attributes, from, to },
+        incremental: true
+      })
+      this.transitions.set(key, counter)
+      this.written.add(counter)
+    }
+    counter.updateUnsafe(1, this.context)
   }
 
   /** Removes every series of this circuit from the registry. */
   remove(): void {
     for (const registration of this.registrations) registration.remove()
     this.registrations.length = 0
+    for (const metric of this.written) Metric.removeUnsafe(metric, this.context)
+    this.written.clear()
   }
 
-  private register<S>(metric: Metric.Metric<number, S>, get: () => S): void {
+  private register<S>(metric: Metric.Metric<number, S>, get: (collector: Context.Context<never>) => S): void {
     this.registrations.push(Metric.registerUnsafe(metric, this.context, { get, update: noop, modify: noop }))
   }
 }
