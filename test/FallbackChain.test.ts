@@ -367,6 +367,36 @@ describe("FallbackChain", () => {
         assert.deepStrictEqual(error.failures.map((f) => f.source), ["a", "b"])
       }))
 
+    it.effect("each hedged attempt gets its share of the budget when it starts", () =>
+      Effect.gen(function*() {
+        // budget 1 s: "a" starts at 0 with 1000 / 2 = 500 ms; "b" starts at 100 ms with the 900 ms left
+        const chain = FallbackChain.make<string>("hedged").pipe(
+          FallbackChain.add("a", () => Effect.never),
+          FallbackChain.add("b", () => Effect.never)
+        )
+        const options = { hedge: "100 millis", budget: "1 second" }
+        const error = failedWith(yield* runFor(FallbackChain.execute(chain, "x", options), "1 second"))
+        assert.deepStrictEqual(
+          error.failures.map((f) => [f.source, f.reason, millis((f.error as FallbackChain.ProviderTimeout).timeout)]),
+          [["a", "timedOut", 500], ["b", "timedOut", 900]]
+        )
+        assert.strictEqual(millis(error.elapsed), 1000)
+      }))
+
+    it.effect("interrupting a hedged call interrupts every attempt still running", () =>
+      Effect.gen(function*() {
+        const a = probe(Effect.never)
+        const b = probe(Effect.never)
+        const chain = FallbackChain.make<string>("hedged").pipe(
+          FallbackChain.add("a", a.provider),
+          FallbackChain.add("b", b.provider)
+        )
+        const fiber = yield* Effect.forkChild(FallbackChain.execute(chain, "x", { hedge: "100 millis" }))
+        yield* TestClock.adjust("150 millis")
+        yield* Fiber.interrupt(fiber)
+        assert.deepStrictEqual([a.stats, b.stats], [{ runs: 1, interrupted: 1 }, { runs: 1, interrupted: 1 }])
+      }))
+
     it.effect("a failure outside `on` interrupts the hedged attempts and propagates", () =>
       Effect.gen(function*() {
         const primary = probe(answerAfter("10 seconds", "primary"))
