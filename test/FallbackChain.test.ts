@@ -374,7 +374,7 @@ describe("FallbackChain", () => {
           FallbackChain.add("a", () => Effect.never),
           FallbackChain.add("b", () => Effect.never)
         )
-        const options = { hedge: "100 millis", budget: "1 second" }
+        const options: FallbackChain.ExecuteOptions = { hedge: "100 millis", budget: "1 second" }
         const error = failedWith(yield* runFor(FallbackChain.execute(chain, "x", options), "1 second"))
         assert.deepStrictEqual(
           error.failures.map((f) => [f.source, f.reason, millis((f.error as FallbackChain.ProviderTimeout).timeout)]),
