@@ -269,9 +269,12 @@ export const make = (
     let resyncRequested = false
     let nextSync = 0
 
+    // The layer logs about Redis through the context it was built in, also when a caller's trial noticed the outage.
+    const layerContext = yield* Effect.context<never>()
     const annotations = { "circuit.domain": domain }
+    const log = (effect: Effect.Effect<void>) => Effect.provideContext(Effect.annotateLogs(effect, annotations), layerContext)
     const warn = (message: string, detail?: unknown) =>
-      Effect.annotateLogs(detail === undefined ? Effect.logWarning(message) : Effect.logWarning(message, detail), annotations)
+      log(detail === undefined ? Effect.logWarning(message) : Effect.logWarning(message, detail))
 
     // ---------------------------------------------------------------------------------------------------------
     // Every command goes through `command`: bounded, never failing, and the one place that notices outages.
@@ -289,10 +292,7 @@ export const make = (
       if (!down) return Effect.void
       down = false
       resyncRequested = true
-      return Effect.annotateLogs(
-        Effect.logInfo(`circuit breaker ${domain}: Redis reachable again, re-syncing circuits`),
-        annotations
-      )
+      return log(Effect.logInfo(`circuit breaker ${domain}: Redis reachable again, re-syncing circuits`))
     })
 
     const timedOut = `no reply within ${settings.timeoutMillis} ms`
@@ -344,7 +344,12 @@ export const make = (
     /** Compares what Redis holds with the local circuit after a sync read, and pushes or adopts. */
     const reconcile = (remote: Remote, snapshot: Scripts.Snapshot, now: number): Effect.Effect<void> => {
       const circuit = remote.circuit
-      if (remote.unsent !== undefined) return runJob(remote.unsent)
+      const unsent = remote.unsent
+      // A local transition Redis never confirmed, still the local state: offered again (the epoch check decides).
+      if (unsent !== undefined && unsent.to === circuit.state) {
+        return runJob(unsent.to === "Open" ? { ...unsent, openMillis: circuit.openUntil - now } : unsent)
+      }
+      remote.unsent = undefined
       // Redis lost a circuit this process holds open (a restart without persistence): seed it again.
       if (snapshot.epoch === 0 && remote.epoch > 0 && circuit.state === "Open") {
         return runJob({
@@ -353,7 +358,7 @@ export const make = (
           expectedEpoch: 0,
           to: "Open",
           reason: circuit.forced ? "forcedOpen" : remote.reason,
-          openMillis: Math.max(1, Math.ceil(circuit.openUntil - now)),
+          openMillis: circuit.openUntil - now,
           openings: circuit.openings,
           forced: circuit.forced,
           manual: circuit.forced
@@ -366,7 +371,7 @@ export const make = (
       Effect.suspend(() => {
         const known = remotes.get(id)
         // Creating the circuit through `control` registers it (see `track`).
-        return known !== undefined ? Effect.succeed(known) : Effect.as(control.apply(id, () => {}), remotes.get(id)!)
+        return known !== undefined ? Effect.succeed(known) : Effect.map(control.apply(id, () => {}), () => remotes.get(id)!)
       })
 
     // ---------------------------------------------------------------------------------------------------------
@@ -390,7 +395,7 @@ export const make = (
               expectedEpoch: String(job.expectedEpoch),
               to: job.to,
               reason: job.reason,
-              openMillis: Math.max(1, Math.ceil(job.openMillis)),
+              openMillis: job.forced ? 0 : Math.max(1, Math.ceil(job.openMillis)),
               openings: job.openings,
               forced: job.forced,
               manual: job.manual

@@ -416,7 +416,11 @@ const ReasonSchema = Schema.Literals([
   ""
 ])
 
-const Epoch = Schema.String.check(Schema.isPattern(/^\d{1,16}$/))
+/** Epochs are Redis microseconds: decimal strings that must stay exact as JavaScript numbers. */
+const Epoch = Schema.String.check(
+  Schema.isPattern(/^\d{1,16}$/),
+  Schema.makeFilter((s: string) => Number.isSafeInteger(Number(s)), { expected: "an epoch below 2^53" })
+)
 const Count = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const CountFromString = Schema.String.check(Schema.isPattern(/^\d{1,16}$/))
 
