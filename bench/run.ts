@@ -23,7 +23,7 @@ import {
   type SuiteExport
 } from "./harness.ts"
 
-// Memory probes need a full collection between readings, and collecting before each sample steadies the timings.
+// Memory probes need a full collection between readings.
 if (typeof globalThis.gc !== "function") {
   const child = spawnSync(process.execPath, ["--expose-gc", ...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit"
