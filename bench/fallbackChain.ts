@@ -49,9 +49,12 @@ const thirdChain = FallbackChain.make<string>("bench_third").pipe(
   FallbackChain.add("static_bestsellers", fallback)
 )
 
-class Recommender extends Context.Service<Recommender, {
-  readonly get: (userId: string) => Effect.Effect<Array<string>, Unavailable>
-}>()("bench/Recommender") {}
+class Recommender extends Context.Service<
+  Recommender,
+  {
+    readonly get: (userId: string) => Effect.Effect<Array<string>, Unavailable>
+  }
+>()("bench/Recommender") {}
 
 const plan = ExecutionPlan.make(
   { provide: Layer.succeed(Recommender, { get: failing }) },
@@ -60,7 +63,7 @@ const plan = ExecutionPlan.make(
 )
 
 const loop = (call: (userId: string) => Effect.Effect<unknown, unknown>, n: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     for (let i = 0; i < n; i++) yield* call("user-1")
   })
 
@@ -76,7 +79,8 @@ const untraced = (name: string, call: (userId: string) => Effect.Effect<unknown,
     loop(call, n).pipe(
       Effect.provideService(References.MinimumLogLevel, "Error"),
       Effect.provideService(References.TracerEnabled, false)
-    ))
+    )
+  )
 
 const discarding = Logger.layer([Logger.make(() => {})])
 
@@ -129,7 +133,11 @@ const ladder = (userId: string) =>
     Effect.catch(() => fallback(userId))
   )
 
-const viaPlan = (userId: string) => Effect.withExecutionPlan(Recommender.use((r) => r.get(userId)), plan)
+const viaPlan = (userId: string) =>
+  Effect.withExecutionPlan(
+    Recommender.use((r) => r.get(userId)),
+    plan
+  )
 
 const check = async (label: string, effect: Effect.Effect<unknown, unknown>, expected: unknown) => {
   const value = await Effect.runPromise(effect)
@@ -145,7 +153,11 @@ const thirdSuite = async (): Promise<Suite> => {
     ),
     "static_bestsellers"
   )
-  await check("plan", Effect.map(viaPlan("u"), (v) => v), recommendations)
+  await check(
+    "plan",
+    Effect.map(viaPlan("u"), (v) => v),
+    recommendations
+  )
   return {
     name: THIRD,
     description: "The first two providers fail with a prebuilt tagged error; the third answers.",

@@ -13,17 +13,19 @@ import { createServer } from "node:http"
 class RecommenderDown extends Data.TaggedError("RecommenderDown")<{}> {}
 
 /** The ML recommendation service, with a switch so the program (and the test) can take it down. */
-export class Recommender extends Context.Service<Recommender, {
-  readonly recommend: (userId: string) => Effect.Effect<ReadonlyArray<string>, RecommenderDown>
-  readonly setHealthy: (healthy: boolean) => Effect.Effect<void>
-}>()("app/Recommender") {
+export class Recommender extends Context.Service<
+  Recommender,
+  {
+    readonly recommend: (userId: string) => Effect.Effect<ReadonlyArray<string>, RecommenderDown>
+    readonly setHealthy: (healthy: boolean) => Effect.Effect<void>
+  }
+>()("app/Recommender") {
   static readonly layer = Layer.effect(
     Recommender,
     Effect.map(Ref.make(true), (healthy) => ({
       recommend: (userId: string) =>
-        Effect.flatMap(
-          Ref.get(healthy),
-          (up) => up ? Effect.succeed([`ML-${userId}-1`, `ML-${userId}-2`]) : Effect.fail(new RecommenderDown())
+        Effect.flatMap(Ref.get(healthy), (up) =>
+          up ? Effect.succeed([`ML-${userId}-1`, `ML-${userId}-2`]) : Effect.fail(new RecommenderDown())
         ),
       setHealthy: (up: boolean) => Ref.set(healthy, up)
     }))
@@ -45,7 +47,7 @@ export const degradationHeaders = (result: FallbackChain.FallbackResult<unknown>
 const RecommendationsRoute = HttpRouter.add(
   "GET",
   "/api/recommendations/:userId",
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { userId = "" } = yield* HttpRouter.params
     const result = yield* FallbackChain.execute(recommendations, userId)
     return yield* HttpServerResponse.json(
@@ -54,7 +56,8 @@ const RecommendationsRoute = HttpRouter.add(
     )
   }).pipe(
     Effect.catchTag("AllFallbacksExhausted", (error) =>
-      HttpServerResponse.json({ error: error.message }, { status: 503, headers: { "Retry-After": "5" } }))
+      HttpServerResponse.json({ error: error.message }, { status: 503, headers: { "Retry-After": "5" } })
+    )
   )
 )
 
@@ -81,7 +84,7 @@ export const get = (path: string) =>
     })
   )
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const mismatches: Array<string> = []
   const check = (label: string, actual: unknown, expected: unknown) => {
     const same = JSON.stringify(actual) === JSON.stringify(expected)

@@ -39,9 +39,7 @@ let catalogUp = true
 /** Popular items of the catalog: no personalisation, but fresh. */
 const popularInCategory = (_userId: string): Effect.Effect<Array<Item>, CatalogDown> =>
   Effect.suspend(() =>
-    catalogUp
-      ? Effect.succeed([{ id: "POP001", name: "Trending Gizmo", score: 0.9 }])
-      : Effect.fail(new CatalogDown())
+    catalogUp ? Effect.succeed([{ id: "POP001", name: "Trending Gizmo", score: 0.9 }]) : Effect.fail(new CatalogDown())
   )
 
 /** Hard-coded bestsellers, updated daily: the provider that cannot fail. */
@@ -57,7 +55,12 @@ class CatalogBreaker extends CircuitBreaker.Service<CatalogBreaker>()("app/Catal
 
 const recommendations = FallbackChain.make<string>("recommendations", { budget: "400 millis" }).pipe(
   FallbackChain.add("ml_service", liveRecommendations),
-  FallbackChain.lastKnownGood({ name: "redis_cache", key: (userId) => userId, maxStaleness: "10 minutes", capacity: 10_000 }),
+  FallbackChain.lastKnownGood({
+    name: "redis_cache",
+    key: (userId) => userId,
+    maxStaleness: "10 minutes",
+    capacity: 10_000
+  }),
   FallbackChain.add("popular_items", popularInCategory, {
     breaker: CatalogBreaker,
     id: "popular_items",
@@ -77,14 +80,16 @@ const check = (label: string, actual: unknown, expected: unknown) =>
   })
 
 const turn = (description: string, userId: string, expectedSource: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     yield* Console.log(`\n${description}`)
     const result = yield* FallbackChain.execute(recommendations, userId)
     const failures = result.failures.map((f) => `${f.source}: ${f.reason}`)
     yield* Console.log(
-      `  ${userId} <- ${result.source}${result.isFallback ? " (fallback)" : ""}: ${
-        result.value.map((item) => item.id).join(", ")
-      } in ${Duration.toMillis(result.elapsed).toFixed(1)} ms${failures.length > 0 ? `; before it: ${failures.join(", ")}` : ""}`
+      `  ${userId} <- ${result.source}${result.isFallback ? " (fallback)" : ""}: ${result.value
+        .map((item) => item.id)
+        .join(
+          ", "
+        )} in ${Duration.toMillis(result.elapsed).toFixed(1)} ms${failures.length > 0 ? `; before it: ${failures.join(", ")}` : ""}`
     )
     yield* check(`${userId} answered by`, result.source, expectedSource)
     return result
@@ -93,7 +98,7 @@ const turn = (description: string, userId: string, expectedSource: string) =>
 const counter = (metric: Metric.Counter<number>, attributes: Record<string, string>) =>
   Effect.map(Metric.value(Metric.withAttributes(metric, attributes)), (state) => state.count)
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   mlMode = "healthy"
   yield* turn("1. the ml service is healthy: personalised items", "user-1", "ml_service")
 
@@ -117,7 +122,11 @@ const program = Effect.gen(function*() {
 
   const breaker = yield* CatalogBreaker
   yield* breaker.open("popular_items")
-  const rejected = yield* turn("5. the catalog's circuit is open: it is skipped at once", "user-3", "static_bestsellers")
+  const rejected = yield* turn(
+    "5. the catalog's circuit is open: it is skipped at once",
+    "user-3",
+    "static_bestsellers"
+  )
   yield* check("the catalog was rejected by its circuit", rejected.failures[2].reason, "rejected")
 
   yield* Console.log("\nmetrics: fallback activations per source (alert on a sustained rate, not on one)")

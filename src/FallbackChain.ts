@@ -146,28 +146,26 @@ export interface FallbackResult<out A> {
  * @since 0.1.0
  * @category models
  */
-export type ProviderOptions<B = never> =
-  & {
-    /** Also move on when the provider dies with a defect. Default `false`: a defect stops the chain. */
-    readonly defects?: boolean | undefined
-    /** The provider's own limit; it is interrupted past it and recorded as `timedOut`. */
-    readonly timeout?: Duration.Input | undefined
-    /**
-     * At most this many calls of the provider at once; calls over it are rejected at once with
-     * `ConcurrencyLimitExceeded` (reason `rejected`) rather than queued, so a fallback storm cannot pile up on a
-     * weak fallback.
-     */
-    readonly concurrency?: number | undefined
-  }
-  & (
-    | {
+export type ProviderOptions<B = never> = {
+  /** Also move on when the provider dies with a defect. Default `false`: a defect stops the chain. */
+  readonly defects?: boolean | undefined
+  /** The provider's own limit; it is interrupted past it and recorded as `timedOut`. */
+  readonly timeout?: Duration.Input | undefined
+  /**
+   * At most this many calls of the provider at once; calls over it are rejected at once with
+   * `ConcurrencyLimitExceeded` (reason `rejected`) rather than queued, so a fallback storm cannot pile up on a
+   * weak fallback.
+   */
+  readonly concurrency?: number | undefined
+} & (
+  | {
       /** A domain breaker's service key: an open circuit skips the provider at once (reason `rejected`). */
       readonly breaker: Context.Key<B, CircuitBreaker>
       /** The circuit id within that breaker. */
       readonly id: string
     }
-    | { readonly breaker?: undefined; readonly id?: undefined }
-  )
+  | { readonly breaker?: undefined; readonly id?: undefined }
+)
 
 /**
  * What `add` returns when `on` names a tag the provider never fails with: the chain cannot be used, and the
@@ -186,7 +184,8 @@ export interface UnknownTags<Tags> {
  * @since 0.1.0
  * @category type-level
  */
-export type CheckTags<E, Tag extends string, Ok> = [Exclude<Tag, Types.Tags<E>>] extends [never] ? Ok
+export type CheckTags<E, Tag extends string, Ok> = [Exclude<Tag, Types.Tags<E>>] extends [never]
+  ? Ok
   : UnknownTags<Exclude<Tag, Types.Tags<E>>>
 
 /**
@@ -368,8 +367,7 @@ export const isFallbackChain: (u: unknown) => u is FallbackChain<never, unknown,
  * @since 0.1.0
  * @category constructors
  */
-export const make: <Input = void>(name: string, options?: ExecuteOptions) => FallbackChain<Input> =
-  internal.make as any
+export const make: <Input = void>(name: string, options?: ExecuteOptions) => FallbackChain<Input> = internal.make as any
 
 /**
  * Appends a provider. Data-last (in a pipe) and data-first.
@@ -408,7 +406,9 @@ export const add: {
     name: string,
     provider: (input: Input) => Effect.Effect<A2, E2, R2>,
     options: ProviderOptions<B> & { readonly on: (error: NoInfer<E2>) => error is Matched }
-  ): <A, E, R>(self: FallbackChain<Input, A, E, R>) => FallbackChain<Input, A | A2, E | Exclude<E2, Matched>, R | R2 | B>
+  ): <A, E, R>(
+    self: FallbackChain<Input, A, E, R>
+  ) => FallbackChain<Input, A | A2, E | Exclude<E2, Matched>, R | R2 | B>
   <Input, A2, E2, R2, B = never>(
     name: string,
     provider: (input: Input) => Effect.Effect<A2, E2, R2>,
@@ -467,8 +467,13 @@ export const add: {
  * @category combinators
  */
 export const lastKnownGood: {
-  <Input>(options: LastKnownGoodOptions<Input>): <A, E, R>(self: FallbackChain<Input, A, E, R>) => FallbackChain<Input, A, E, R>
-  <Input, A, E, R>(self: FallbackChain<Input, A, E, R>, options: LastKnownGoodOptions<Input>): FallbackChain<Input, A, E, R>
+  <Input>(
+    options: LastKnownGoodOptions<Input>
+  ): <A, E, R>(self: FallbackChain<Input, A, E, R>) => FallbackChain<Input, A, E, R>
+  <Input, A, E, R>(
+    self: FallbackChain<Input, A, E, R>,
+    options: LastKnownGoodOptions<Input>
+  ): FallbackChain<Input, A, E, R>
 } = internal.lastKnownGood as any
 
 /**

@@ -109,17 +109,12 @@ export class Limiter {
 
   guard<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ConcurrencyLimitExceeded, R> {
     return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(
-        this.acquire,
-        (admitted): Effect.Effect<A, E | ConcurrencyLimitExceeded, R> =>
-          admitted ? Effect.ensuring(restore(effect), this.release) : this.rejection
+      Effect.flatMap(this.acquire, (admitted): Effect.Effect<A, E | ConcurrencyLimitExceeded, R> =>
+        admitted ? Effect.ensuring(restore(effect), this.release) : this.rejection
       )
     )
   }
 }
-
-/** @internal */
-export type ProviderKind = "effect" | "lastKnownGood"
 
 /**
  * One provider, compiled once when it is added: everything the engine needs per call is precomputed here.
@@ -132,11 +127,9 @@ export interface ProviderDef extends FallbackChain.Provider {
   readonly isTrigger: (error: unknown) => boolean
   readonly defects: boolean
   readonly breaker:
-    | { readonly key: Context.Key<unknown, CircuitBreaker.CircuitBreaker>; readonly circuit: string }
-    | undefined
+    { readonly key: Context.Key<unknown, CircuitBreaker.CircuitBreaker>; readonly circuit: string } | undefined
   readonly timeoutOptions:
-    | { readonly duration: Duration.Duration; readonly orElse: () => Effect.Effect<never, ProviderTimeout> }
-    | undefined
+    { readonly duration: Duration.Duration; readonly orElse: () => Effect.Effect<never, ProviderTimeout> } | undefined
   readonly limiter: Limiter | undefined
   readonly latency: Metric.Histogram<number>
   readonly activations: Metric.Counter<number>
@@ -231,7 +224,7 @@ const invalid = (chain: string, field: string, value: unknown, expected: string)
 
 const decodeDuration = (chain: string, field: string, input: Duration.Input, allowZero: boolean): Duration.Duration => {
   const decoded = Duration.fromInput(input)
-  if (decoded._tag === "None") return invalid(chain, field, input, "a duration such as \"500 millis\" or 500")
+  if (decoded._tag === "None") return invalid(chain, field, input, 'a duration such as "500 millis" or 500')
   const duration = decoded.value
   if (Duration.isNegative(duration) || (!allowZero && Duration.isZero(duration))) {
     return invalid(chain, field, input, allowZero ? "a duration >= 0" : "a duration > 0")
@@ -273,7 +266,7 @@ export const make = (name: string, options?: FallbackChain.ExecuteOptions): Fall
   return makeChain(name, resolved, resolveSettings(name, resolved), [], [])
 }
 
-const compileOn = (on: unknown): (error: unknown) => boolean => {
+const compileOn = (on: unknown): ((error: unknown) => boolean) => {
   if (on === undefined) return () => true
   if (typeof on === "function") return on as (error: unknown) => boolean
   const tags = new Set<unknown>(on as ReadonlyArray<string>)
@@ -304,12 +297,14 @@ const addProvider = (
   if (options?.breaker !== undefined && (typeof options.id !== "string" || options.id.length === 0)) {
     invalid(self.name, `id of "${name}"`, options.id, "a non-empty circuit id when a breaker is given")
   }
-  const timeout = options?.timeout === undefined
-    ? undefined
-    : decodeDuration(self.name, `timeout of "${name}"`, options.timeout, false)
-  const concurrency = options?.concurrency === undefined
-    ? undefined
-    : checkPositiveInteger(self.name, `concurrency of "${name}"`, options.concurrency)
+  const timeout =
+    options?.timeout === undefined
+      ? undefined
+      : decodeDuration(self.name, `timeout of "${name}"`, options.timeout, false)
+  const concurrency =
+    options?.concurrency === undefined
+      ? undefined
+      : checkPositiveInteger(self.name, `concurrency of "${name}"`, options.concurrency)
   const chainName = self.name
   const provider: ProviderDef = {
     name,
@@ -323,10 +318,14 @@ const addProvider = (
     isTrigger: compileOn(on),
     defects: options?.defects === true,
     breaker: options?.breaker === undefined ? undefined : { key: options.breaker, circuit: options.id as string },
-    timeoutOptions: timeout === undefined ? undefined : {
-      duration: timeout,
-      orElse: () => Effect.fail(new ProviderTimeout({ chain: chainName, source: name, timeout, cause: "timeout" }))
-    },
+    timeoutOptions:
+      timeout === undefined
+        ? undefined
+        : {
+            duration: timeout,
+            orElse: () =>
+              Effect.fail(new ProviderTimeout({ chain: chainName, source: name, timeout, cause: "timeout" }))
+          },
     limiter: concurrency === undefined ? undefined : new Limiter(chainName, name, concurrency),
     ...providerMetrics(chainName, name)
   }
@@ -413,19 +412,18 @@ const run = (
 ): Effect.Effect<Result<unknown>, unknown, unknown> =>
   Effect.withFiber((fiber) =>
     fiber.cache.tracerEnabled
-      ? Effect.useSpan(
-        chain.spanName,
-        chain.spanOptions,
-        (span) => Effect.provideService(start(chain, input, settings, fiber, span), Tracer.ParentSpan, span)
-      )
+      ? Effect.useSpan(chain.spanName, chain.spanOptions, (span) =>
+          Effect.provideService(start(chain, input, settings, fiber, span), Tracer.ParentSpan, span)
+        )
       : start(chain, input, settings, fiber, undefined)
   )
 
 /** @internal */
 export const execute: {
-  (input: unknown, options?: FallbackChain.ExecuteOptions): (
-    self: FallbackChainImpl
-  ) => Effect.Effect<Result<unknown>, unknown, unknown>
+  (
+    input: unknown,
+    options?: FallbackChain.ExecuteOptions
+  ): (self: FallbackChainImpl) => Effect.Effect<Result<unknown>, unknown, unknown>
   (
     self: FallbackChainImpl,
     input: unknown,

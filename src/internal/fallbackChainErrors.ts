@@ -60,9 +60,9 @@ const describeFailure = (failure: ProviderFailure): string => {
     case "rejected":
       return `${failure.source} ${reasonText.rejected} (${describeError(failure.error)})`
     default:
-      return `${failure.source} ${reasonText[failure.reason]} after ${formatLatency(failure.latency)} (${
-        describeError(failure.error)
-      })`
+      return `${failure.source} ${reasonText[failure.reason]} after ${formatLatency(failure.latency)} (${describeError(
+        failure.error
+      )})`
   }
 }
 
@@ -93,9 +93,10 @@ export class AllFallbacksExhausted extends Data.TaggedError("AllFallbacksExhaust
     Error.stackTraceLimit = limit
   }
   override get message(): string {
-    const head = this.failures.length === 0
-      ? `chain "${this.chain}" has no providers`
-      : `all providers of chain "${this.chain}" failed: ${this.failures.map(describeFailure).join("; ")}`
+    const head =
+      this.failures.length === 0
+        ? `chain "${this.chain}" has no providers`
+        : `all providers of chain "${this.chain}" failed: ${this.failures.map(describeFailure).join("; ")}`
     return this.budgetExhausted && this.budget !== undefined
       ? `${head} (time budget of ${Duration.format(this.budget)} exhausted)`
       : head
@@ -122,9 +123,9 @@ export class ProviderTimeout extends Data.TaggedError("ProviderTimeout")<{
   }
   override get message(): string {
     const limit = this.cause === "budget" ? "its share of the time budget" : "its timeout"
-    return `provider "${this.source}" of chain "${this.chain}" did not answer within ${limit} (${
-      Duration.format(this.timeout)
-    })`
+    return `provider "${this.source}" of chain "${this.chain}" did not answer within ${limit} (${Duration.format(
+      this.timeout
+    )})`
   }
 }
 
@@ -170,9 +171,9 @@ export class LastKnownGoodUnavailable extends Data.TaggedError("LastKnownGoodUna
   override get message(): string {
     return this.reason === "missing" || this.staleness === undefined
       ? `no remembered value for key "${this.key}"`
-      : `the remembered value for key "${this.key}" is ${Duration.format(this.staleness)} old, over the limit of ${
-        Duration.format(this.maxStaleness)
-      }`
+      : `the remembered value for key "${this.key}" is ${Duration.format(this.staleness)} old, over the limit of ${Duration.format(
+          this.maxStaleness
+        )}`
   }
 }
 

@@ -53,9 +53,8 @@ export class HedgedRun extends Run {
       return this.skipFrom(index)
     }
     this.lastLaunchAt = now
-    const attempt = Effect.flatMap(
-      Effect.exit(this.attempt(provider, share, now)),
-      (exit) => Queue.offer(this.queue, { provider, startedAt: now, exit })
+    const attempt = Effect.flatMap(Effect.exit(this.attempt(provider, share, now)), (exit) =>
+      Queue.offer(this.queue, { provider, startedAt: now, exit })
     )
     return Effect.map(Effect.forkChild(attempt, { startImmediately: true }), (fiber) => {
       this.running.set(index, fiber as FiberNs.Fiber<void>)
@@ -70,11 +69,10 @@ export class HedgedRun extends Run {
   }
 }
 
-const takeWithin = (queue: Queue.Queue<Outcome>, nanos: number) =>
-  Effect.timeoutOption(Queue.take(queue), nanos / 1e6)
+const takeWithin = (queue: Queue.Queue<Outcome>, nanos: number) => Effect.timeoutOption(Queue.take(queue), nanos / 1e6)
 
 /** @internal */
-export const hedged = Effect.fnUntraced(function*(
+export const hedged = Effect.fnUntraced(function* (
   chain: FallbackChainImpl,
   input: unknown,
   settings: Settings,

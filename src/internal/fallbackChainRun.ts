@@ -1,5 +1,6 @@
 import type { Cause, Clock as ClockNs, Fiber as FiberNs, Tracer } from "effect"
 import { Clock, Context, Duration, Effect, LogLevel } from "effect"
+import { NodeInspectSymbol } from "effect/Inspectable"
 import type * as FallbackChain from "../FallbackChain.ts"
 import type { FallbackChainImpl, ProviderDef, Settings } from "./fallbackChain.ts"
 import {
@@ -13,7 +14,6 @@ import {
   ProviderTimeout
 } from "./fallbackChainErrors.ts"
 import type { LastKnownGoodMemory, Remembered } from "./fallbackChainMemory.ts"
-import { NodeInspectSymbol } from "effect/Inspectable"
 
 /**
  * The answer of one call. `latency` and `elapsed` are built on first read: a healthy call that nobody times does
@@ -50,10 +50,10 @@ export class Result<A> implements FallbackChain.FallbackResult<A> {
     this.staleness = staleness
   }
   get latency(): Duration.Duration {
-    return this.#latency ??= nanosToDuration(this.latencyNanos)
+    return (this.#latency ??= nanosToDuration(this.latencyNanos))
   }
   get elapsed(): Duration.Duration {
-    return this.#elapsed ??= nanosToDuration(this.elapsedNanos)
+    return (this.#elapsed ??= nanosToDuration(this.elapsedNanos))
   }
   toJSON() {
     return {
@@ -191,7 +191,8 @@ export abstract class Run {
       }
     }
     if (!failed) return undefined
-    if (failure instanceof ProviderTimeout && this.isOwn(provider, failure)) return { reason: "timedOut", error: failure }
+    if (failure instanceof ProviderTimeout && this.isOwn(provider, failure))
+      return { reason: "timedOut", error: failure }
     if (failure instanceof ConcurrencyLimitExceeded && this.isOwn(provider, failure)) {
       return { reason: "rejected", error: failure }
     }
@@ -208,7 +209,13 @@ export abstract class Run {
   recordFailure(provider: ProviderDef, classified: Classified, latencyNanos: number): Effect.Effect<void> {
     const { error, reason } = classified
     this.failures ??= []
-    this.failures.push({ source: provider.name, index: provider.index, reason, error, latency: nanosToDuration(latencyNanos) })
+    this.failures.push({
+      source: provider.name,
+      index: provider.index,
+      reason,
+      error,
+      latency: nanosToDuration(latencyNanos)
+    })
     provider.failureCounters[reason].updateUnsafe(1, this.fiber.context)
     this.span?.event("fallback.provider_failed", this.clock.currentTimeNanosUnsafe(), {
       "fallback.source": provider.name,
@@ -238,9 +245,11 @@ export abstract class Run {
       provider.failureCounters.skipped.updateUnsafe(1, this.fiber.context)
       skipped.push(provider.name)
     }
-    return skipped.length === 0 || !this.logs("Warn") ? Effect.void : Effect.logWarning(
-      `time budget of chain "${this.chain.name}" exhausted, skipping ${skipped.join(", ")}`
-    ).pipe(Effect.annotateLogs(this.chain.logAnnotations))
+    return skipped.length === 0 || !this.logs("Warn")
+      ? Effect.void
+      : Effect.logWarning(`time budget of chain "${this.chain.name}" exhausted, skipping ${skipped.join(", ")}`).pipe(
+          Effect.annotateLogs(this.chain.logAnnotations)
+        )
   }
 
   answer(provider: ProviderDef, value: unknown, attemptStartedAt: number): Effect.Effect<Result<unknown>> {
@@ -293,5 +302,7 @@ export abstract class Run {
 }
 
 const isCircuitOpen = (error: unknown, circuit: string): boolean =>
-  typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "CircuitOpenError" &&
+  typeof error === "object" &&
+  error !== null &&
+  (error as { readonly _tag?: unknown })._tag === "CircuitOpenError" &&
   (error as { readonly id?: unknown }).id === circuit

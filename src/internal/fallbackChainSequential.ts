@@ -31,9 +31,8 @@ export class SequentialRun extends Run {
     const provider = this.chain.providers[this.current]
     const classified = this.classify(provider, cause)
     if (classified === undefined) return Effect.failCause(cause)
-    return Effect.flatMap(
-      this.recordFailure(provider, classified, this.now() - this.attemptStartedAt),
-      () => this.from(this.current + 1, this.now())
+    return Effect.flatMap(this.recordFailure(provider, classified, this.now() - this.attemptStartedAt), () =>
+      this.from(this.current + 1, this.now())
     )
   }
 
