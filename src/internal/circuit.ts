@@ -103,11 +103,11 @@ export class Circuit {
 
   /** Applies the transitions that time alone causes. */
   refresh(now: number): void {
-    if (this.state === "Open") {
-      if (!this.forced && now >= this.openUntil) this.toHalfOpen(now)
-    } else if (this.state === "HalfOpen" && this.halfOpenInFlight > 0 && now >= this.halfOpenDeadline) {
-      this.toOpen(now, "halfOpenTimeout", undefined)
+    if (this.state === "HalfOpen" && this.halfOpenInFlight > 0 && now >= this.halfOpenDeadline) {
+      // The circuit went back to Open at the deadline, however late this is noticed: the opening starts there.
+      this.toOpen(this.halfOpenDeadline, "halfOpenTimeout", undefined)
     }
+    if (this.state === "Open" && !this.forced && now >= this.openUntil) this.toHalfOpen(now)
   }
 
   admit(now: number): Admission {
@@ -131,8 +131,12 @@ export class Circuit {
     return this.forced ? Number.POSITIVE_INFINITY : Math.max(0, this.openUntil - now)
   }
 
-  /** Gives back the permit of a trial call that ended without an outcome (interrupted, or ignored). */
-  release(generation: number): void {
+  /**
+   * Gives back the permit of a trial call that ended without an outcome (interrupted, or ignored). With `now`, a
+   * HalfOpen timeout that passed unnoticed is applied first, so the late release cannot cancel it.
+   */
+  release(generation: number, now?: number): void {
+    if (now !== undefined && this.state !== "Closed") this.refresh(now)
     if (generation === this.generation && this.state === "HalfOpen" && this.halfOpenInFlight > 0) {
       this.halfOpenInFlight--
       if (this.halfOpenInFlight === 0) this.halfOpenDeadline = Number.POSITIVE_INFINITY
@@ -140,6 +144,8 @@ export class Circuit {
   }
 
   record(generation: number, trial: boolean, verdict: Verdict, slow: boolean, now: number, error: unknown): void {
+    // Time may have moved the circuit on since the last touch: a trial that outlived the HalfOpen timeout is fenced.
+    if (this.state !== "Closed") this.refresh(now)
     if (this.mode === "disabled") return
     if (verdict === Verdict.Success) this.successes++
     else if (verdict === Verdict.Failure) this.failures++
