@@ -146,7 +146,11 @@ export class Circuit {
   record(generation: number, trial: boolean, verdict: Verdict, slow: boolean, now: number, error: unknown): void {
     // Time may have moved the circuit on since the last touch: a trial that outlived the HalfOpen timeout is fenced.
     if (this.state !== "Closed") this.refresh(now)
-    if (this.mode === "disabled") return
+    if (this.mode === "disabled") {
+      // Nothing is recorded while disabled, but a trial admitted before the switch still gives its permit back.
+      if (trial) this.release(generation)
+      return
+    }
     if (verdict === Verdict.Success) this.successes++
     else if (verdict === Verdict.Failure) this.failures++
     else this.ignored++
