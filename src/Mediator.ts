@@ -29,8 +29,8 @@
  *
  * @since 0.1.0
  */
-import type { Layer, Schema, Stream } from "effect"
-import { Context, Data, Effect, Metric } from "effect"
+import type { Layer, Stream } from "effect"
+import { Context, Data, Effect, Metric, Schema } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Covariant, ExcludeTag, ExtractTag, Tags } from "effect/Types"
 import type * as CircuitBreaker from "./CircuitBreaker.ts"
@@ -463,15 +463,25 @@ export class ChainExhausted extends Data.TaggedError("ChainExhausted")<{
 }
 
 /**
- * The failure by which a link of a chain passes the request to the next link (see `next`). A chain never ends with
- * it: it becomes `ChainExhausted` past the last link.
+ * `ChainExhausted` as a schema, to declare it in the `error` schema of a request bound directly to a chain.
+ *
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class Pay extends Mediator.Request<Pay>()("Pay", { method: Schema.String }, {
+ *   response: Schema.String,
+ *   error: Mediator.ChainExhaustedSchema
+ * }) {}
+ * ```
  *
  * @since 0.1.0
  */
-export class PassToNext extends Data.TaggedError("PassToNext")<{}> {}
+export const ChainExhaustedSchema: Schema.instanceOf<ChainExhausted> = Schema.instanceOf(ChainExhausted)
 
 /**
- * Inside a link of a chain of responsibility: hand the request to the next link.
+ * Inside a link of a chain of responsibility (see `chain`): hand the request to the next link. Past the last link
+ * the chain fails with `ChainExhausted`. Outside a chain it is a defect (a bug: there is no next link).
  *
  * ```ts
  * import { Effect, Schema } from "effect"
@@ -479,19 +489,52 @@ export class PassToNext extends Data.TaggedError("PassToNext")<{}> {}
  *
  * class Pay extends Mediator.Request<Pay>()("Pay", { method: Schema.String }, { response: Schema.String }) {}
  *
+ * const card = (request: Pay) => request.method === "card" ? Effect.succeed("charged card") : Mediator.next
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const next: Effect.Effect<never> = internal.next
+
+type LinkError<L> = L extends (...args: ReadonlyArray<any>) => Effect.Effect<any, infer E, any> ? E : never
+type LinkServices<L> = L extends (...args: ReadonlyArray<any>) => Effect.Effect<any, any, infer R> ? R : never
+
+/**
+ * A chain of responsibility as one handler: the links are tried in order, each answering the request or passing it
+ * on with `Mediator.next`; past the last link the chain fails with `ChainExhausted`. Bind it directly (declaring
+ * `ChainExhausted` in the request's `error` schema) or as the primary of a fallback binding with
+ * `on: ["ChainExhausted"]`. A link's own failure ends the chain. The links share one attempt, so events raised by a
+ * link that passed the request on are kept.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Mediator } from "effect-fallback"
+ *
+ * class Pay extends Mediator.Request<Pay>()("Pay", { method: Schema.String }, { response: Schema.String }) {}
+ *
+ * const payments = Mediator.chain(
+ *   Pay,
+ *   (request) => request.method === "card" ? Effect.succeed("charged card") : Mediator.next,
+ *   (request) => request.method === "paypal" ? Effect.succeed("charged paypal") : Mediator.next
+ * )
  * const binding = Mediator.bind(Pay, {
- *   primary: [
- *     (request) => request.method === "card" ? Effect.succeed("card") : Mediator.next,
- *     (request) => request.method === "paypal" ? Effect.succeed("paypal") : Mediator.next
- *   ],
- *   fallback: () => Effect.succeed("manual review"),
+ *   primary: payments,
+ *   fallback: () => Effect.succeed("queued for manual review"),
  *   on: ["ChainExhausted"]
  * })
  * ```
  *
  * @since 0.1.0
  */
-export const next: Effect.Effect<never, PassToNext> = Effect.fail(new PassToNext())
+export const chain: <
+  C extends AnyRequestClass,
+  const Links extends NonEmptyReadonlyArray<(request: C["Type"]) => Effect.Effect<ResponseOf<C["Type"]>, any, any>>
+>(
+  request: C,
+  ...links: Links
+) => NoInfer<
+  (request: C["Type"]) => Effect.Effect<ResponseOf<C["Type"]>, LinkError<Links[number]> | ChainExhausted, LinkServices<Links[number]>>
+> = internal.chain as any
 
 // ---------------------------------------------------------------------------------------------------------------
 // Handlers and bindings
@@ -523,15 +566,6 @@ export type Passed<E, K> = [K] extends [never] ? never
 export type TagsOf<E> = Tags<E>
 
 /**
- * What a chain of responsibility can end with: its links' failures, and `ChainExhausted` when a link can pass the
- * request on (`PassToNext` never leaves the chain).
- *
- * @since 0.1.0
- */
-export type ChainError<E> = [Extract<E, PassToNext>] extends [never] ? E
-  : Exclude<E, PassToNext> | ChainExhausted
-
-/**
  * `T` when the failures that do not fall back (`Passed`) are declared by the request (`Declared`); otherwise a type
  * no Effect matches, whose one property explains the mismatch. It is the return type of a fallback, so the compiler
  * reports the mismatch at the fallback.
@@ -549,16 +583,6 @@ export type CheckDeclared<Passed, Declared, T> = [Passed] extends [Declared] ? T
  */
 export type CheckTags<E, K, T> = [Exclude<K, Tags<E>>] extends [never] ? T : {
   readonly "on names failures the primary never fails with": Exclude<K, Tags<E>>
-}
-
-/**
- * Rejects, at compile time, a chain bound directly to a request that does not declare `ChainExhausted`.
- *
- * @since 0.1.0
- */
-export type CheckChain<Declared> = [ChainExhausted] extends [Declared] ? unknown : {
-  readonly "declare ChainExhausted in the request's error schema, or bind the chain as the primary of a fallback":
-    ChainExhausted
 }
 
 /**
@@ -597,28 +621,56 @@ export interface FallbackBindingOn<P, On, Fb, Self> extends BreakerOptions<Self>
   readonly on: On
 }
 
-/**
- * The fallback of a request binding.
- *
- * @since 0.1.0
- */
-export type RequestFallback<Req, T, Checked> = (request: Req, trigger: T) => Checked
-
-/**
- * The fallback of a streaming request binding: it also receives `{ emitted }`, the number of items the primary
- * delivered, so that it can resume rather than start over.
- *
- * @since 0.1.0
- */
-export type StreamFallback<Req, T, Checked> = (request: Req, trigger: T, progress: Fallback.StreamProgress) => Checked
-
 type Req<C extends { readonly Type: unknown }> = C["Type"]
 type Res<C extends { readonly Type: unknown }> = ResponseOf<C["Type"]>
 type Err<C extends { readonly Type: unknown }> = ErrorOf<C["Type"]>
 type Trigger<E, Self> = Fallback.Trigger<E, Self, false>
 type Handler<C extends { readonly Type: unknown }, E, R> = (request: Req<C>) => Effect.Effect<Res<C>, E, R>
-type Chain<C extends { readonly Type: unknown }, E, R> = NonEmptyReadonlyArray<Handler<C, E, R>>
 type Producer<C extends { readonly Type: unknown }, E, R> = (request: Req<C>) => Stream.Stream<Res<C>, E, R>
+type IsStream<C> = C extends AnyStreamRequestClass ? true : false
+type Answer<C extends { readonly Type: unknown }, E, R> = true extends IsStream<C> ? Stream.Stream<Res<C>, E, R>
+  : Effect.Effect<Res<C>, E, R>
+
+/**
+ * What a fallback receives third: for a streaming request `{ emitted }`, the number of items the primary delivered
+ * (so that it can resume); nothing for a request.
+ *
+ * @since 0.1.0
+ */
+export type ProgressFor<C> = true extends IsStream<C> ? Fallback.StreamProgress : never
+
+/**
+ * What a request type is bound to: a handler returning an Effect (a chain made by `Mediator.chain` is one), or, for a
+ * streaming request, a function returning a Stream.
+ *
+ * @since 0.1.0
+ */
+export type HandlerFor<C extends { readonly Type: unknown }, E, R> = true extends IsStream<C> ? Producer<C, E, R>
+  : Handler<C, E, R>
+
+/**
+ * The fallback of a binding: it receives the request, the trigger and, for a streaming request, `{ emitted }`, and
+ * answers like the primary (`Checked` carries the compile-time checks).
+ *
+ * @since 0.1.0
+ */
+export type FallbackFor<C extends { readonly Type: unknown }, T, Checked> = (
+  request: Req<C>,
+  trigger: T,
+  progress: ProgressFor<C>
+) => Checked
+
+/**
+ * A fallback's answer with its checks: `on` names failures of the primary (`E`), and the failures that do not fall
+ * back are declared by the request.
+ *
+ * @since 0.1.0
+ */
+export type CheckedAnswer<E, K, Declared, Answer> = CheckTags<
+  E,
+  [K] extends [never] ? never : K extends ReadonlyArray<infer T> ? T : never,
+  CheckDeclared<Passed<E, K>, Declared, Answer>
+>
 
 /**
  * A request (or streaming request) type bound to its handling, made by `bind`.
@@ -673,16 +725,14 @@ export type Services<B> = B extends { readonly [internal.BindingTypeId]: { reado
   : never
 
 /**
- * Binds a request type to its handling:
+ * Binds a request type to its handling: a handler `(request) => Effect` (a chain of responsibility made by
+ * `Mediator.chain` is one), or a fallback binding `{ primary, fallback, on?, breaker?, id? }`. `on` is a non-empty
+ * list of the primary's failure tags, or a predicate; omitted, every failure falls back. The fallback receives the
+ * request and the failure that triggered it (a `CircuitOpenError` when the circuit did not admit the call). The
+ * circuit id defaults to the request's tag.
  *
- * - a handler `(request) => Effect`;
- * - a chain of responsibility, a non-empty list of handlers tried in order, each answering or passing the request
- *   on with `Mediator.next` (past the last link: `ChainExhausted`);
- * - a fallback binding `{ primary, fallback, on?, breaker?, id? }` whose primary is a handler or a chain. `on` is a
- *   non-empty list of the primary's failure tags, or a predicate; omitted, every failure falls back. The circuit
- *   id defaults to the request's tag.
- *
- * A streaming request type binds to `(request) => Stream`, or to `{ primary, fallback, ... }` of such functions.
+ * A streaming request type binds to `(request) => Stream`, or to `{ primary, fallback, ... }` of such functions; its
+ * fallback also receives `{ emitted }`, the number of items the primary delivered, so that it can resume.
  *
  * The compiler checks that every handler takes this request and answers with its response, that `on` names
  * failures the primary has, and that the failures the binding can end with are declared in the request's `error`
@@ -709,93 +759,35 @@ export type Services<B> = B extends { readonly [internal.BindingTypeId]: { reado
  * @since 0.1.0
  */
 export const bind: {
-  <C extends AnyStreamRequestClass, R>(request: C, handler: Producer<C, Err<C>, R>): RequestBinding<NoInfer<R>>
-  <C extends AnyStreamRequestClass, E, R, R2 = never, Self = never>(
-    request: C,
-    binding: FallbackBindingOn<
-      Producer<C, E, R>,
-      (error: E) => boolean,
-      StreamFallback<Req<C>, Trigger<E, Self>, CheckDeclared<E, Err<C>, Stream.Stream<Res<C>, Err<C>, R2>>>,
-      Self
-    >
-  ): RequestBinding<NoInfer<R | R2 | Self>>
   <
-    C extends AnyStreamRequestClass,
-    E,
-    R,
+    C extends AnyRequestClass | AnyStreamRequestClass,
+    E = never,
+    R = never,
     const K extends NonEmptyReadonlyArray<string> = never,
     R2 = never,
     Self = never
   >(
     request: C,
     binding: FallbackBinding<
-      Producer<C, E, R>,
+      HandlerFor<C, E, R>,
       K,
-      StreamFallback<
-        Req<C>,
-        Trigger<Caught<E, K>, Self>,
-        CheckTags<E, K[number], CheckDeclared<Passed<E, K>, Err<C>, Stream.Stream<Res<C>, Err<C>, R2>>>
-      >,
+      FallbackFor<C, NoInfer<Trigger<Caught<E, K>, Self>>, CheckedAnswer<E, K, Err<C>, Answer<C, Err<C>, R2>>>,
       Self
     >
   ): RequestBinding<NoInfer<R | R2 | Self>>
-  <C extends AnyRequestClass, E, R, R2 = never, Self = never>(
+  <C extends AnyRequestClass | AnyStreamRequestClass, E = never, R = never, R2 = never, Self = never>(
     request: C,
     binding: FallbackBindingOn<
-      Chain<C, E, R>,
-      (error: ChainError<E>) => boolean,
-      RequestFallback<
-        Req<C>,
-        Trigger<ChainError<E>, Self>,
-        CheckDeclared<ChainError<E>, Err<C>, Effect.Effect<Res<C>, Err<C>, R2>>
-      >,
+      HandlerFor<C, E, R>,
+      (error: NoInfer<E>) => boolean,
+      FallbackFor<C, NoInfer<Trigger<E, Self>>, CheckDeclared<E, Err<C>, Answer<C, Err<C>, R2>>>,
       Self
     >
   ): RequestBinding<NoInfer<R | R2 | Self>>
-  <C extends AnyRequestClass, E, R, const K extends NonEmptyReadonlyArray<string> = never, R2 = never, Self = never>(
+  <C extends AnyRequestClass | AnyStreamRequestClass, R = never>(
     request: C,
-    binding: FallbackBinding<
-      Chain<C, E, R>,
-      K,
-      RequestFallback<
-        Req<C>,
-        Trigger<Caught<ChainError<E>, K>, Self>,
-        CheckTags<
-          ChainError<E>,
-          K[number],
-          CheckDeclared<Passed<ChainError<E>, K>, Err<C>, Effect.Effect<Res<C>, Err<C>, R2>>
-        >
-      >,
-      Self
-    >
-  ): RequestBinding<NoInfer<R | R2 | Self>>
-  <C extends AnyRequestClass, R>(
-    request: C,
-    chain: Chain<C, Err<C> | PassToNext, R> & CheckChain<Err<C>>
+    handler: HandlerFor<C, Err<C>, R>
   ): RequestBinding<NoInfer<R>>
-  <C extends AnyRequestClass, E, R, R2 = never, Self = never>(
-    request: C,
-    binding: FallbackBindingOn<
-      Handler<C, E, R>,
-      (error: E) => boolean,
-      RequestFallback<Req<C>, Trigger<E, Self>, CheckDeclared<E, Err<C>, Effect.Effect<Res<C>, Err<C>, R2>>>,
-      Self
-    >
-  ): RequestBinding<NoInfer<R | R2 | Self>>
-  <C extends AnyRequestClass, E, R, const K extends NonEmptyReadonlyArray<string> = never, R2 = never, Self = never>(
-    request: C,
-    binding: FallbackBinding<
-      Handler<C, E, R>,
-      K,
-      RequestFallback<
-        Req<C>,
-        Trigger<Caught<E, K>, Self>,
-        CheckTags<E, K[number], CheckDeclared<Passed<E, K>, Err<C>, Effect.Effect<Res<C>, Err<C>, R2>>>
-      >,
-      Self
-    >
-  ): RequestBinding<NoInfer<R | R2 | Self>>
-  <C extends AnyRequestClass, R>(request: C, handler: Handler<C, Err<C>, R>): RequestBinding<NoInfer<R>>
 } = internal.bind as any
 
 /**
@@ -816,19 +808,10 @@ export const bind: {
  * @since 0.1.0
  */
 export const subscribe: {
-  <C extends AnyEventClass, E, R, E2 = never, R2 = never, Self = never>(
-    event: C,
-    binding: FallbackBindingOn<
-      (event: Req<C>) => Effect.Effect<unknown, E, R>,
-      (error: E) => boolean,
-      (event: Req<C>, trigger: Trigger<E, Self>) => Effect.Effect<unknown, E2, R2>,
-      Self
-    >
-  ): EventBinding<NoInfer<R | R2 | Self>>
   <
     C extends AnyEventClass,
-    E,
-    R,
+    E = never,
+    R = never,
     const K extends NonEmptyReadonlyArray<string> = never,
     E2 = never,
     R2 = never,
@@ -838,11 +821,23 @@ export const subscribe: {
     binding: FallbackBinding<
       (event: Req<C>) => Effect.Effect<unknown, E, R>,
       K,
-      (event: Req<C>, trigger: Trigger<Caught<E, K>, Self>) => CheckTags<E, K[number], Effect.Effect<unknown, E2, R2>>,
+      (
+        event: Req<C>,
+        trigger: NoInfer<Trigger<Caught<E, K>, Self>>
+      ) => CheckedAnswer<E, K, unknown, Effect.Effect<unknown, E2, R2>>,
       Self
     >
   ): EventBinding<NoInfer<R | R2 | Self>>
-  <C extends AnyEventClass, E, R>(
+  <C extends AnyEventClass, E = never, R = never, E2 = never, R2 = never, Self = never>(
+    event: C,
+    binding: FallbackBindingOn<
+      (event: Req<C>) => Effect.Effect<unknown, E, R>,
+      (error: NoInfer<E>) => boolean,
+      (event: Req<C>, trigger: NoInfer<Trigger<E, Self>>) => Effect.Effect<unknown, E2, R2>,
+      Self
+    >
+  ): EventBinding<NoInfer<R | R2 | Self>>
+  <C extends AnyEventClass, E = never, R = never>(
     event: C,
     handler: (event: Req<C>) => Effect.Effect<unknown, E, R>,
     options?: { readonly id?: string | undefined }
@@ -961,7 +956,7 @@ export const layer = <
 }): Layer.Layer<
   Mediator,
   DuplicateBinding | InvalidBinding,
-  Exclude<Services<Requests[number]> | Services<Events[number]>, Mediator>
+  NoInfer<Exclude<Services<Requests[number]> | Services<Events[number]>, Mediator>>
 > => internal.layer(options) as any
 
 /**

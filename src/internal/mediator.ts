@@ -9,8 +9,7 @@ import {
   HandlerNotFound,
   InvalidBinding,
   Mediator as MediatorKey,
-  MessageDecodeError,
-  PassToNext
+  MessageDecodeError
 } from "../Mediator.ts"
 import {
   Attempt,
@@ -101,7 +100,20 @@ class Invalid {
 
 const isFunction = (u: unknown): u is (...args: Array<any>) => any => typeof u === "function"
 
-const isPass = (error: unknown): error is PassToNext => error instanceof PassToNext
+/** The defect by which a link passes the request on; the chain runner takes it back, so it never leaves a chain. */
+class PassToNext extends Error {
+  constructor() {
+    super("Mediator.next ran outside a chain of responsibility: there is no next link to hand the request to")
+    this.name = "PassToNext"
+  }
+}
+const passToNext = new PassToNext()
+
+/** @internal */
+export const next: Effect.Effect<never> = Effect.die(passToNext)
+
+const isPass = (cause: Cause.Cause<unknown>): boolean =>
+  cause.reasons.length === 1 && Cause.isDieReason(cause.reasons[0]) && cause.reasons[0].defect === passToNext
 
 /** A chain of responsibility as one handler: each link answers or passes on; past the last, `ChainExhausted`. */
 const chainHandler = (links: ReadonlyArray<(message: any) => AnyEffect>) => {
@@ -109,18 +121,25 @@ const chainHandler = (links: ReadonlyArray<(message: any) => AnyEffect>) => {
   const from = (message: any, index: number): AnyEffect =>
     index === count
       ? Effect.fail(new ChainExhausted({ tag: message._tag, links: count }))
-      : Effect.catchIf(links[index](message), isPass, () => from(message, index + 1))
+      : Effect.catchCause(
+        Effect.suspend(() => links[index](message)),
+        (cause) => isPass(cause) ? from(message, index + 1) : Effect.failCause(cause)
+      )
   return (message: any): AnyEffect => from(message, 0)
 }
 
-const handlerOf = (field: string, spec: unknown, chains: boolean): (message: any) => AnyEffect => {
+/** @internal */
+export const chain = (request: unknown, ...links: ReadonlyArray<unknown>): (message: any) => AnyEffect => {
+  const tag = markerOf(request)?.tag ?? formatValue(request)
+  if (links.length === 0 || !links.every(isFunction)) {
+    throw new InvalidBinding({ tag, field: "links", expected: "one or more handler functions", value: links })
+  }
+  return chainHandler(links as ReadonlyArray<(message: any) => AnyEffect>)
+}
+
+const handlerOf = (field: string, spec: unknown): (message: any) => AnyEffect => {
   if (isFunction(spec)) return spec
-  if (chains && Array.isArray(spec) && spec.length > 0 && spec.every(isFunction)) return chainHandler(spec)
-  throw new Invalid(
-    field,
-    chains ? "a handler function or a non-empty array of handler functions (a chain)" : "a handler function",
-    spec
-  )
+  throw new Invalid(field, "a handler function", spec)
 }
 
 interface FallbackSpec {
@@ -144,8 +163,8 @@ const fallbackOptions = (spec: FallbackSpec, id: string) => ({
  * A fallback binding of an Effect handler, built once: each attempt reads the message from the call running in the
  * fiber, so the combinator (and its breaker lookup) is not rebuilt per call.
  */
-const guardedEffect = (spec: FallbackSpec, id: string, chains: boolean): AnyEffect => {
-  const primary = handlerOf("primary", spec.primary, chains)
+const guardedEffect = (spec: FallbackSpec, id: string): AnyEffect => {
+  const primary = handlerOf("primary", spec.primary)
   const fallback = spec.fallback
   if (!isFunction(fallback)) throw new Invalid("fallback", "a handler function (request, trigger) => Effect", fallback)
   return Fallback.orElse(
@@ -193,10 +212,10 @@ const compileRequest = (binding: RawBinding): RequestEntry => {
   const { spec, tag } = binding
   const schema = binding.schema as AnySchema
   if (isFallbackSpec(spec)) {
-    const guarded = guardedEffect(spec, idOf(spec, tag), true)
+    const guarded = guardedEffect(spec, idOf(spec, tag))
     return { tag, schema, run: () => guarded }
   }
-  return { tag, schema, run: handlerOf("handler", spec, true) }
+  return { tag, schema, run: handlerOf("handler", spec) }
 }
 
 const compileStream = (binding: RawBinding): StreamEntry => {
@@ -216,10 +235,10 @@ const compileEvent = (binding: RawBinding, id: string): EventEntry => {
   const { spec, tag } = binding
   const failures = Metric.withAttributes(eventHandlerFailures, { event: tag, handler: id })
   if (isFallbackSpec(spec)) {
-    const guarded = guardedEffect(spec, id, false)
+    const guarded = guardedEffect(spec, id)
     return { tag, id, failures, run: () => guarded }
   }
-  const handler = handlerOf("handler", spec, false)
+  const handler = handlerOf("handler", spec)
   return { tag, id, failures, run: (event) => Effect.suspend(() => handler(event)) }
 }
 
