@@ -457,7 +457,8 @@ const make = (
     const streams = new Map<string, StreamEntry>()
     const events = new Map<string, Array<EventEntry>>()
     const eventSchemas = new Map<string, AnySchema>()
-    const eventPrimaries = new Map<string, Set<unknown>>()
+    /** Per event tag, each handler subscribed and whether it was given an explicit id. */
+    const eventPrimaries = new Map<string, Map<unknown, boolean>>()
     let concurrency: Concurrency
     let current = "Mediator.layer"
     try {
@@ -495,7 +496,7 @@ const make = (
         }
         current = marker.tag
         const handlers = events.get(marker.tag) ?? []
-        const primaries = eventPrimaries.get(marker.tag) ?? new Set()
+        const primaries = eventPrimaries.get(marker.tag) ?? new Map<unknown, boolean>()
         const spec = (binding as RawBinding).spec
         const primary = isFallbackSpec(spec) ? spec.primary : spec
         const rawId = (binding as RawBinding).id
@@ -503,10 +504,12 @@ const make = (
           throw new Invalid("id", "a non-empty string", rawId)
         }
         const id = rawId ?? `${marker.tag}#${handlers.length}`
-        if (primaries.has(primary) || handlers.some((entry) => entry.id === id)) {
+        // The same handler twice is a mistake unless both subscriptions were named on purpose.
+        const twice = primaries.has(primary) && (rawId === undefined || primaries.get(primary) === false)
+        if (twice || handlers.some((entry) => entry.id === id)) {
           return Effect.fail(new DuplicateBinding({ kind: "Event", tag: marker.tag, id }))
         }
-        primaries.add(primary)
+        primaries.set(primary, rawId !== undefined)
         handlers.push(compileEvent(binding as RawBinding, id))
         events.set(marker.tag, handlers)
         eventPrimaries.set(marker.tag, primaries)
