@@ -6,6 +6,7 @@
 //   BENCH_ONLY=text      only the rows (and memory probes) whose name contains `text`, case-insensitive; for profiling
 //                        one row: `BENCH_ONLY="protect, Closed" node --cpu-prof bench/run.ts`
 //   BENCH_SAMPLES=n, BENCH_SAMPLE_MS=ms   samples per row and the time aimed at per sample
+//   BENCH_DUMP=1         every raw sample on stderr
 import { spawnSync } from "node:child_process"
 import { readdirSync } from "node:fs"
 import { join } from "node:path"
@@ -94,6 +95,12 @@ for (const suite of suites) {
     await suite.close?.()
   } catch (error) {
     log(`closing ${suite.name} failed: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+if (process.env.BENCH_DUMP === "1") {
+  for (const row of measurements.rows) {
+    log(`${row.suite.name} / ${row.case.name}: n=${row.n} ns/op ${row.samples.map((ns) => ns.toFixed(1)).join(" ")}`)
   }
 }
 
