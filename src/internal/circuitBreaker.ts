@@ -245,7 +245,7 @@ const makeBreaker = (
         const die = reasons.find(Cause.isDieReason)
         if (die === undefined) {
           // Interrupted: nothing is recorded, a trial's permit goes back.
-          if (trial) circuit.release(generation)
+          if (trial) circuit.release(generation, nowOf(fiber))
           entry.sync?.recorded(generation, trial, undefined, false)
           return flush(entry, fiber)
         }
