@@ -759,6 +759,19 @@ export type Services<B> = B extends { readonly [internal.BindingTypeId]: { reado
  * @since 0.1.0
  */
 export const bind: {
+  <C extends AnyRequestClass | AnyStreamRequestClass, R = never>(
+    request: C,
+    handler: HandlerFor<C, Err<C>, R>
+  ): RequestBinding<NoInfer<R>>
+  <C extends AnyRequestClass | AnyStreamRequestClass, E = never, R = never, R2 = never, Self = never>(
+    request: C,
+    binding: FallbackBindingOn<
+      HandlerFor<C, E, R>,
+      (error: NoInfer<E>) => boolean,
+      FallbackFor<C, NoInfer<Trigger<E, Self>>, CheckDeclared<E, Err<C>, Answer<C, Err<C>, R2>>>,
+      Self
+    >
+  ): RequestBinding<NoInfer<R | R2 | Self>>
   <
     C extends AnyRequestClass | AnyStreamRequestClass,
     E = never,
@@ -775,19 +788,6 @@ export const bind: {
       Self
     >
   ): RequestBinding<NoInfer<R | R2 | Self>>
-  <C extends AnyRequestClass | AnyStreamRequestClass, E = never, R = never, R2 = never, Self = never>(
-    request: C,
-    binding: FallbackBindingOn<
-      HandlerFor<C, E, R>,
-      (error: NoInfer<E>) => boolean,
-      FallbackFor<C, NoInfer<Trigger<E, Self>>, CheckDeclared<E, Err<C>, Answer<C, Err<C>, R2>>>,
-      Self
-    >
-  ): RequestBinding<NoInfer<R | R2 | Self>>
-  <C extends AnyRequestClass | AnyStreamRequestClass, R = never>(
-    request: C,
-    handler: HandlerFor<C, Err<C>, R>
-  ): RequestBinding<NoInfer<R>>
 } = internal.bind as any
 
 /**
