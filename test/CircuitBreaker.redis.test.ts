@@ -408,6 +408,37 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         yield* waitUntil("a sees Redis again", () => a.logs.some((line) => line.includes("reachable again")), 5_000)
       }))
 
+    live("a Redis that answers but refuses writes (out of memory) is one outage in the log, not a flood", () =>
+      Effect.gen(function*() {
+        const own = yield* Effect.acquireRelease(Effect.promise(startRedisServer), (s) => Effect.promise(s.stop))
+        const prefix = uniquePrefix()
+        const a = yield* node(own.url, prefix)
+        const raw = yield* rawRedis(own.url)
+        const ran = yield* Ref.make(0)
+        yield* raw.send("CONFIG", "SET", "maxmemory-policy", "noeviction")
+        yield* raw.send("CONFIG", "SET", "maxmemory", "1")
+        const started = Date.now()
+        while (Date.now() - started < 1_500) {
+          assert.strictEqual(yield* attempt(a.breaker, "db", ran), "primary")
+          yield* Effect.sleep("5 millis")
+        }
+        const outage = a.logs.filter((line) => line.includes("Redis unreachable") || line.includes("reachable again"))
+        assert.isAtLeast(outage.length, 1)
+        assert.isAtMost(outage.length, 2, "flapping between refused writes and answered pings is not logged each time")
+
+        yield* raw.send("CONFIG", "SET", "maxmemory", "0")
+        yield* failTimes(a.breaker, "db", 3)
+        const key = `${prefix}test/SharedBreaker:circuit:db`
+        const shared = Effect.map(raw.send<string | null>("HGET", key, "state"), (state) => state === "Open")
+        let stored = false
+        const waitStarted = Date.now()
+        while (!stored && Date.now() - waitStarted < SYNC + 1_000) {
+          stored = yield* shared
+          if (!stored) yield* Effect.sleep("20 millis")
+        }
+        assert.isTrue(stored, "once writes are accepted again, the trip is stored")
+      }))
+
     live("Redis killed and restarted under load: every call runs, none waits, and sharing resumes", () =>
       Effect.gen(function*() {
         const own = yield* Effect.acquireRelease(Effect.promise(startRedisServer), (s) => Effect.promise(s.stop))

@@ -279,19 +279,26 @@ export const make = (
     // ---------------------------------------------------------------------------------------------------------
     // Every command goes through `command`: bounded, never failing, and the one place that notices outages.
 
-    const markDown = (reason: unknown): Effect.Effect<void> => {
-      if (down) return Effect.void
-      down = true
-      return warn(
-        `circuit breaker ${domain}: Redis unreachable, circuits run on local state until it is back`,
-        reason
-      )
-    }
+    // An outage that starts within `syncInterval` of the last one's end continues it, silently: a Redis that answers
+    // PING but refuses writes (full, read-only) flaps between down and up, and must not flood the log.
+    let recoveredAt = Number.NEGATIVE_INFINITY
+    let silent = false
 
-    const markUp: Effect.Effect<void> = Effect.suspend(() => {
+    const markDown = (reason: unknown): Effect.Effect<void> =>
+      Effect.withFiber((fiber) => {
+        if (down) return Effect.void
+        down = true
+        silent = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() - recoveredAt < settings.syncMillis
+        if (silent) return Effect.void
+        return warn(`circuit breaker ${domain}: Redis unreachable, circuits run on local state until it is back`, reason)
+      })
+
+    const markUp: Effect.Effect<void> = Effect.withFiber((fiber) => {
       if (!down) return Effect.void
       down = false
       resyncRequested = true
+      recoveredAt = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+      if (silent) return Effect.void
       return log(Effect.logInfo(`circuit breaker ${domain}: Redis reachable again, re-syncing circuits`))
     })
 
