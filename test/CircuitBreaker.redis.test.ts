@@ -4,7 +4,7 @@
 // the behaviour under test is the interplay with a real server.
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { NodeRedis } from "@effect/platform-node"
-import { Context, Data, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Ref, Schedule, type Scope } from "effect"
+import { Context, Data, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Ref, Schedule, type Scope, Stream } from "effect"
 import { Redis } from "effect/persistence"
 import { CircuitBreaker } from "effect-fallback"
 import { spawn } from "node:child_process"
@@ -177,6 +177,26 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         yield* waitForState(b.breaker, "db", "Open", 2 * BOUND)
       }))
 
+    live("a failure rate over a time window of the processes' outcomes trips the circuit", () =>
+      Effect.gen(function*() {
+        const prefix = uniquePrefix()
+        const options: CircuitBreaker.Options = {
+          failureThreshold: 100,
+          failureRate: { threshold: 0.5, minimumCalls: 6, window: "10 seconds" }
+        }
+        const a = yield* node(server.url, prefix, options)
+        const b = yield* node(server.url, prefix, options)
+        const ran = yield* Ref.make(0)
+        for (const n of [a, b]) {
+          yield* attempt(n.breaker, "db", ran)
+          yield* fail(n.breaker, "db")
+          yield* fail(n.breaker, "db")
+        }
+        yield* waitForState(a.breaker, "db", "Open", 2 * BOUND)
+        yield* waitForState(b.breaker, "db", "Open", 2 * BOUND)
+        assert.strictEqual((yield* b.breaker.stats("db")).failures, 2, "each process saw only its own calls")
+      }))
+
     live("circuits of different ids and different prefixes stay apart", () =>
       Effect.gen(function*() {
         const prefix = uniquePrefix()
@@ -244,6 +264,41 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         assert.strictEqual(yield* attempt(b.breaker, "db", ran), "primary")
         yield* waitForState(a.breaker, "db", "Closed", BOUND)
         yield* waitForState(b.breaker, "db", "Closed", BOUND)
+      }))
+
+    live("an interrupted trial gives its lease back at once", () =>
+      Effect.gen(function*() {
+        const prefix = uniquePrefix()
+        const a = yield* node(server.url, prefix, {}, { trialLease: "30 seconds" })
+        const b = yield* node(server.url, prefix, {}, { trialLease: "30 seconds" })
+        const ran = yield* Ref.make(0)
+        yield* failTimes(a.breaker, "db", 3)
+        yield* waitForState(b.breaker, "db", "Open", BOUND)
+        yield* Effect.sleep("350 millis")
+        const trial = yield* holdTrial(a.breaker, "db")
+        assert.strictEqual(yield* attempt(b.breaker, "db", ran), "rejected:HalfOpen")
+        yield* trial.interrupt
+        const released = Date.now()
+        while ((yield* attempt(b.breaker, "db", ran)) !== "primary") {
+          assert.isBelow(Date.now() - released, BOUND, "the lease came back long before it would expire")
+          yield* Effect.sleep("10 millis")
+        }
+      }))
+
+    live("a stream through a HalfOpen circuit also needs the cluster-wide trial permit", () =>
+      Effect.gen(function*() {
+        const prefix = uniquePrefix()
+        const a = yield* node(server.url, prefix)
+        const b = yield* node(server.url, prefix)
+        yield* failTimes(a.breaker, "db", 3)
+        yield* waitForState(b.breaker, "db", "Open", BOUND)
+        yield* Effect.sleep("350 millis")
+        const trial = yield* holdTrial(a.breaker, "db")
+        const streamed = yield* Stream.make(1, 2, 3).pipe(b.breaker.protectStream("db"), Stream.runCollect, Effect.flip)
+        assert.strictEqual(streamed._tag, "CircuitOpenError")
+        yield* trial.finish(false)
+        yield* waitForState(b.breaker, "db", "Closed", BOUND)
+        assert.deepStrictEqual(yield* Stream.make(1, 2, 3).pipe(b.breaker.protectStream("db"), Stream.runCollect), [1, 2, 3])
       }))
 
     live("the lease of a trial that never reports expires after trialLease, and another process may try", () =>
@@ -538,6 +593,7 @@ const holdTrial = (breaker: CircuitBreaker.CircuitBreaker, id: string) =>
     )
     yield* Effect.raceFirst(Deferred.await(started), Effect.flatMap(Fiber.join(fiber), (exit) => Effect.die(new Error(`the trial did not start: ${String(exit)}`))))
     return {
+      interrupt: Fiber.interrupt(fiber),
       finish: (fails: boolean) =>
         Effect.andThen(Deferred.succeed(outcome, fails), Fiber.join(fiber)).pipe(
           Effect.tap((exit) => Exit.isSuccess(exit) === !fails ? Effect.void : Effect.die(new Error("unexpected trial exit")))
