@@ -116,3 +116,5 @@ report(
   `targets: ${count("PASS")} PASS, ${count("MISS")} MISS, aims: ${count("AIM-PASS")} met, ${count("AIM-MISS")} missed` +
     `${count("N/A") > 0 ? `, ${count("N/A")} not measured` : ""}; ${((Date.now() - started) / 1000).toFixed(0)} s`
 )
+// A suite that failed half way through its setup may still hold a socket or a child process: the report is out.
+process.exit(0)
