@@ -11,14 +11,7 @@ import {
   Mediator as MediatorKey,
   MessageDecodeError
 } from "../Mediator.ts"
-import {
-  Attempt,
-  attemptEffect,
-  attemptStream,
-  CurrentAttempt,
-  eventfulStream,
-  type Publisher
-} from "./mediatorAttempt.ts"
+import { Attempt, attemptEffect, attemptStream, CurrentSlot, eventfulStream, type Publisher, Slot } from "./mediatorAttempt.ts"
 import { type Kind, markerOf } from "./mediatorSchema.ts"
 
 export { emit } from "./mediatorAttempt.ts"
@@ -191,7 +184,7 @@ const guardedStream = (spec: FallbackSpec, id: string): AnyStream => {
 interface RequestEntry {
   readonly tag: string
   readonly schema: AnySchema
-  /** Runs inside a context whose `CurrentAttempt` is the call; the call collects the winning attempt's events. */
+  /** Runs inside a context whose current attempt is the call; the call collects the winning attempt's events. */
   readonly run: (message: any) => AnyEffect
 }
 
@@ -257,6 +250,26 @@ type Concurrency = number | "unbounded"
 const hasTag = (u: unknown): u is { readonly _tag: string } =>
   typeof u === "object" && u !== null && typeof (u as { _tag?: unknown })._tag === "string"
 
+/** A fiber's slot, and the contexts its calls ran in, by caller context (the last one kept at hand). */
+class FiberCalls {
+  readonly slot = new Slot(undefined)
+  readonly contexts = new WeakMap<Context.Context<never>, Context.Context<never>>()
+  lastCaller: Context.Context<never> | undefined = undefined
+  lastContext: Context.Context<never> | undefined = undefined
+
+  contextFor(runtime: MediatorRuntime, callerContext: Context.Context<never>): Context.Context<never> {
+    if (callerContext === this.lastCaller) return this.lastContext!
+    let context = this.contexts.get(callerContext)
+    if (context === undefined) {
+      context = Context.add(runtime.contextFor(callerContext), CurrentSlot, this.slot)
+      this.contexts.set(callerContext, context)
+    }
+    this.lastCaller = callerContext
+    this.lastContext = context
+    return context
+  }
+}
+
 /** @internal */
 export class MediatorRuntime implements M.Mediator, Publisher {
   readonly requests: ReadonlyMap<string, RequestEntry>
@@ -298,43 +311,56 @@ export class MediatorRuntime implements M.Mediator, Publisher {
 
   // ---- requests
 
-  dispatchSend(fiber: Fiber.Fiber<unknown, unknown>, request: M.AnyRequest): AnyEffect {
+  /** Per fiber: its slot, and the context a call runs in per caller context (see `Slot`). */
+  readonly fibers = new WeakMap<Fiber.Fiber<unknown, unknown>, FiberCalls>()
+  /** The last fiber that sent, and its calls: a loop of sends on one fiber skips the WeakMap. */
+  lastFiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  lastCalls: FiberCalls | undefined = undefined
+
+  callsOf(fiber: Fiber.Fiber<unknown, unknown>): FiberCalls {
+    if (fiber === this.lastFiber) return this.lastCalls!
+    let calls = this.fibers.get(fiber)
+    if (calls === undefined) {
+      calls = new FiberCalls()
+      this.fibers.set(fiber, calls)
+    }
+    this.lastFiber = fiber
+    this.lastCalls = calls
+    return calls
+  }
+
+  /** The hot path: a map lookup, two cache lookups, one attempt, one continuation around the handler. */
+  sendOn(fiber: Fiber.Fiber<unknown, unknown>, request: M.AnyRequest): AnyEffect {
     const entry = this.requests.get(request._tag)
     if (entry === undefined) return Effect.fail(new HandlerNotFound({ kind: "Request", tag: request._tag }))
-    const call = new Attempt(request, this)
-    return Effect.provideContext(
-      Effect.flatMap(entry.run(request), call.finish),
-      Context.add(this.contextFor(fiber.context), CurrentAttempt, call)
-    )
+    const calls = this.callsOf(fiber)
+    return new Attempt(request, this).run(fiber, calls.contextFor(this, fiber.context), calls.slot, entry.run(request))
   }
 
   readonly send = (request: M.AnyRequest): Effect.Effect<any, any> =>
-    Effect.withFiber((fiber) => this.dispatchSend(fiber, request)) as Effect.Effect<any, any>
+    Effect.withFiber((fiber) => this.sendOn(fiber, request)) as Effect.Effect<any, any>
 
   // ---- streams
 
-  dispatchStream(fiber: Fiber.Fiber<unknown, unknown>, request: M.AnyStreamRequest): AnyStream {
+  readonly stream = (request: M.AnyStreamRequest): Stream.Stream<any, any> => {
     const entry = this.streams.get(request._tag)
     if (entry === undefined) return Stream.fail(new HandlerNotFound({ kind: "StreamRequest", tag: request._tag }))
-    const call = new Attempt(request, this)
-    return Stream.provideContext(
-      entry.stream(call),
-      Context.add(this.contextFor(fiber.context), CurrentAttempt, call)
-    )
+    return Stream.suspend(() => {
+      const call = new Attempt(request, this)
+      return Stream.updateContext(
+        entry.stream(call) as Stream.Stream<unknown, unknown>,
+        (callerContext: Context.Context<never>) =>
+          Context.add(this.contextFor(callerContext), CurrentSlot, new Slot(call)) as Context.Context<unknown>
+      )
+    }) as Stream.Stream<any, any>
   }
-
-  readonly stream = (request: M.AnyStreamRequest): Stream.Stream<any, any> =>
-    Stream.unwrap(Effect.withFiber((fiber) => Effect.succeed(this.dispatchStream(fiber, request)))) as Stream.Stream<
-      any,
-      any
-    >
 
   // ---- events
 
   readonly runHandler = (entry: EventEntry, event: M.AnyEvent): Effect.Effect<void> => {
     const call = new Attempt(event, this)
     return Effect.catchCause(
-      Effect.provideService(Effect.flatMap(entry.run(event), call.finish), CurrentAttempt, call),
+      Effect.provideService(Effect.flatMap(entry.run(event), (value) => call.finish(value)), CurrentSlot, new Slot(call)),
       (cause) => this.reportFailure(entry, cause)
     ) as Effect.Effect<void>
   }
@@ -363,7 +389,10 @@ export class MediatorRuntime implements M.Mediator, Publisher {
       : Effect.forEach(events, (event) => this.publishOne(event), { discard: true })
 
   readonly publish = (event: M.AnyEvent): Effect.Effect<void> =>
-    Effect.withFiber((fiber) => Effect.provideContext(this.publishOne(event), this.contextFor(fiber.context)))
+    Effect.withFiber((fiber) => {
+      const context = this.contextFor(fiber.context)
+      return Effect.updateContext(this.publishOne(event), () => context)
+    })
 
   // ---- payloads from the outside
 
@@ -535,7 +564,7 @@ const mediatorOf = (fiber: Fiber.Fiber<unknown, unknown>): M.Mediator => Context
 export const send = (request: M.AnyRequest): Effect.Effect<any, any, M.Mediator> =>
   Effect.withFiber((fiber) => {
     const mediator = mediatorOf(fiber)
-    return mediator instanceof MediatorRuntime ? mediator.dispatchSend(fiber, request) : mediator.send(request)
+    return mediator instanceof MediatorRuntime ? mediator.sendOn(fiber, request) : mediator.send(request)
   }) as Effect.Effect<any, any, M.Mediator>
 
 /** @internal */

@@ -1,10 +1,34 @@
 import { Context, Effect, Stream } from "effect"
+import type { Cause, Fiber } from "effect"
 import type { AnyEvent } from "../Mediator.ts"
 
-/** Publishes the events an attempt raised; never fails. @internal */
+/** Publishes the events an attempt raised (never fails), and gives the context handlers run in. @internal */
 export interface Publisher {
   readonly publishAll: (events: ReadonlyArray<AnyEvent>) => Effect.Effect<void>
+  /** The caller's context merged with the mediator layer's (the handlers' services). */
+  readonly contextFor: (callerContext: Context.Context<never>) => Context.Context<never>
 }
+
+/**
+ * Where `emit` finds the attempt of the handler running in a fiber, and in the fibers that handler forks (they
+ * inherit the context holding the slot). A call on the caller's fiber reuses that fiber's slot, so the context it
+ * runs in can be built once per fiber and caller context instead of once per call.
+ *
+ * @internal
+ */
+export class Slot {
+  current: Attempt | undefined
+  constructor(current: Attempt | undefined) {
+    this.current = current
+  }
+}
+
+/** The slot of the handler running in this fiber; `undefined` outside handlers. @internal */
+export const CurrentSlot = Context.Reference<Slot | undefined>("effect-fallback/Mediator/CurrentAttempt", {
+  defaultValue: () => undefined
+})
+
+const currentAttempt = (fiber: Fiber.Fiber<unknown, unknown>): Attempt | undefined => fiber.getRef(CurrentSlot)?.current
 
 /**
  * One run of one handler: the message it handles and the events it raised. Each attempt gets its own, so the events
@@ -30,16 +54,65 @@ export class Attempt {
     return events
   }
   /** Publishes what the attempt raised, then answers with its value: the continuation of a successful handler. */
-  readonly finish = <A>(value: A): Effect.Effect<A> => {
+  finish<A>(value: A): Effect.Effect<A> {
     const events = this.take()
     return events === undefined ? Effect.succeed(value) : Effect.as(this.publisher.publishAll(events), value)
   }
-}
 
-/** The attempt of the handler running in this fiber; `undefined` outside handlers. @internal */
-export const CurrentAttempt = Context.Reference<Attempt | undefined>("effect-fallback/Mediator/CurrentAttempt", {
-  defaultValue: () => undefined
-})
+  // ---- running a call on the caller's fiber
+
+  private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
+  private callerContext: Context.Context<never> | undefined = undefined
+  private slot: Slot | undefined = undefined
+  private outer: Attempt | undefined = undefined
+
+  /**
+   * Runs `effect` on `fiber` in `context` (whose slot is `slot`) as this attempt, then restores the caller's context
+   * and the slot's previous attempt (a handler may send further requests on the same fiber); on success it first
+   * publishes what the handler raised. One continuation does what `updateContext` + `provideService` +
+   * `flatMap(finish)` would do in several steps: this is the hot path of `send`. (`updateContext` itself switches a
+   * fiber's context the same way.)
+   */
+  run<A, E>(
+    fiber: Fiber.Fiber<unknown, unknown>,
+    context: Context.Context<never>,
+    slot: Slot,
+    effect: Effect.Effect<A, E, unknown>
+  ): Effect.Effect<A, E> {
+    this.fiber = fiber
+    this.callerContext = fiber.context
+    this.slot = slot
+    this.outer = slot.current
+    slot.current = this
+    fiber.setContext(context)
+    return Effect.matchCauseEffectEager(effect, this) as Effect.Effect<A, E>
+  }
+
+  private restore(): void {
+    this.slot!.current = this.outer
+    this.fiber!.setContext(this.callerContext!)
+  }
+
+  readonly onSuccess = <A>(value: A): Effect.Effect<A> => {
+    const events = this.take()
+    if (events === undefined) {
+      this.restore()
+      return Effect.succeed(value)
+    }
+    return Effect.matchCauseEffect(this.publisher.publishAll(events), {
+      onSuccess: () => {
+        this.restore()
+        return Effect.succeed(value)
+      },
+      onFailure: this.onFailure
+    })
+  }
+
+  readonly onFailure = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E> => {
+    this.restore()
+    return Effect.failCause(cause)
+  }
+}
 
 class EmitOutsideHandler extends Error {
   constructor(tag: string) {
@@ -54,7 +127,7 @@ class EmitOutsideHandler extends Error {
 /** @internal */
 export const emit = (event: AnyEvent): Effect.Effect<void> =>
   Effect.withFiber((fiber) => {
-    const attempt = fiber.getRef(CurrentAttempt)
+    const attempt = currentAttempt(fiber)
     if (attempt === undefined) return Effect.die(new EmitOutsideHandler(event._tag))
     attempt.push(event)
     return Effect.void
@@ -70,9 +143,9 @@ export const attemptEffect = (
   run: (message: any) => Effect.Effect<unknown, unknown, unknown>
 ): Effect.Effect<unknown, unknown, unknown> =>
   Effect.withFiber((fiber) => {
-    const call = fiber.getRef(CurrentAttempt) as Attempt
+    const call = currentAttempt(fiber) as Attempt
     const attempt = new Attempt(call.message, call.publisher)
-    return Effect.map(Effect.provideService(run(call.message), CurrentAttempt, attempt), (value) => {
+    return Effect.map(Effect.provideService(run(call.message), CurrentSlot, new Slot(attempt)), (value) => {
       call.events = attempt.events
       return value
     })
@@ -91,7 +164,7 @@ export const eventfulStream = (
   stream.pipe(
     Stream.mapArrayEffect((chunk) => attempt.events === undefined ? Effect.succeed(chunk) : attempt.finish(chunk)),
     Stream.concat(Stream.fromEffectDrain(Effect.suspend(() => attempt.finish(undefined)))),
-    Stream.provideService(CurrentAttempt, attempt)
+    Stream.provideService(CurrentSlot, new Slot(attempt))
   )
 
 /**
@@ -104,6 +177,6 @@ export const attemptStream = (
   run: (message: any) => Stream.Stream<unknown, unknown, unknown>
 ): Stream.Stream<unknown, unknown, unknown> =>
   Stream.unwrap(Effect.withFiber((fiber) => {
-    const call = fiber.getRef(CurrentAttempt) as Attempt
+    const call = currentAttempt(fiber) as Attempt
     return Effect.succeed(eventfulStream(run(call.message), new Attempt(call.message, call.publisher)))
   }))
