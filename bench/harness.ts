@@ -274,6 +274,8 @@ const formatNs = (ns: number): string =>
   ns >= 100 ? `${Math.round(ns)} ns` :
   `${ns.toFixed(1)} ns`
 
+const formatRatio = (ratio: number): string => `${ratio.toFixed(ratio < 0.1 ? 3 : 2)}x`
+
 const formatRate = (perSecond: number): string =>
   perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(perSecond >= 1e8 ? 0 : 1)} M` :
   perSecond >= 1e3 ? `${(perSecond / 1e3).toFixed(1)} k` : perSecond.toFixed(0)
@@ -306,7 +308,7 @@ export const printSuite = (suite: Suite, report: Report): string => {
       formatNs(ns / items),
       `${formatRate(1e9 * items / ns)}/s`,
       `±${(spread * 50).toFixed(1)}%`,
-      Number.isNaN(shown) ? "-" : `${shown.toFixed(2)}x`
+      Number.isNaN(shown) ? "-" : formatRatio(shown)
     ]
   })
   const header = suite.unit === "item"
@@ -335,7 +337,7 @@ export const evaluate = (targets: ReadonlyArray<Target>, results: Results): Arra
 
 export const printTargets = (outcomes: ReadonlyArray<TargetOutcome>): string => {
   const show = (value: number | undefined, unit: Target["unit"]) =>
-    value === undefined ? "not measured" : unit === "ns" ? formatNs(value) : `${value.toFixed(2)}x`
+    value === undefined ? "not measured" : unit === "ns" ? formatNs(value) : formatRatio(value)
   const body = outcomes.map(({ target, value, verdict }) => [
     verdict,
     target.label,
