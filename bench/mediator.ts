@@ -77,7 +77,12 @@ const MediatorLive = Mediator.layer({
     Mediator.bind(GetUserProfile, typical),
     Mediator.bind(GetOverIo, overIo),
     Mediator.bind(GetWithFallback, { primary: typical, fallback: cached, on: ["ConnectionError"] }),
-    Mediator.bind(GetWithBreaker, { primary: typical, fallback: cached, on: ["ConnectionError"], breaker: BenchBreaker }),
+    Mediator.bind(GetWithBreaker, {
+      primary: typical,
+      fallback: cached,
+      on: ["ConnectionError"],
+      breaker: BenchBreaker
+    }),
     Mediator.bind(GetAndNotify, (request) =>
       Effect.andThen(Mediator.emit(new ProfileViewed({ userId: request.userId })), typical(request)))
   ],
@@ -143,7 +148,7 @@ export const suite = async (): Promise<Suite> => {
 
   return {
     name: MEDIATOR,
-    description: "`for (…) yield* call()` inside one Effect.gen; the request instance is built once, the call per step.",
+    description: "`for (…) yield* call()` inside one Effect.gen; the request is built once, the call at each step.",
     unit: "call",
     baseline: names.direct,
     cases: [

@@ -533,7 +533,9 @@ export const chain: <
   request: C,
   ...links: Links
 ) => NoInfer<
-  (request: C["Type"]) => Effect.Effect<ResponseOf<C["Type"]>, LinkError<Links[number]> | ChainExhausted, LinkServices<Links[number]>>
+  (
+    request: C["Type"]
+  ) => Effect.Effect<ResponseOf<C["Type"]>, LinkError<Links[number]> | ChainExhausted, LinkServices<Links[number]>>
 > = internal.chain as any
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -897,7 +899,9 @@ export type EventConcurrency = "sequential" | "unbounded" | number
  * @since 0.1.0
  */
 export interface Mediator {
-  readonly send: <Req extends AnyRequest>(request: Req) => Effect.Effect<ResponseOf<Req>, ErrorOf<Req> | HandlerNotFound>
+  readonly send: <Req extends AnyRequest>(
+    request: Req
+  ) => Effect.Effect<ResponseOf<Req>, ErrorOf<Req> | HandlerNotFound>
   readonly stream: <Req extends AnyStreamRequest>(
     request: Req
   ) => Stream.Stream<ResponseOf<Req>, ErrorOf<Req> | HandlerNotFound>

@@ -110,7 +110,8 @@ describe("Mediator events", () => {
             assert.strictEqual(yield* failures("UserJoined", "UserJoined#0"), 0)
             const errors = logs.filter((log) => log.level === "Error")
             assert.strictEqual(errors.length, 2)
-            assert.sameMembers(errors.map((log) => log.annotations["mediator.handler"]), ["UserJoined#1", "UserJoined#2"])
+            const handlers = errors.map((log) => log.annotations["mediator.handler"])
+            assert.sameMembers(handlers, ["UserJoined#1", "UserJoined#2"])
             assert.isTrue(errors.every((log) => log.annotations["mediator.event"] === "UserJoined"))
             assert.isTrue(errors.some((log) => Cause.hasFails(log.cause)))
             assert.isTrue(errors.some((log) => Cause.hasDies(log.cause)))
@@ -278,7 +279,9 @@ describe("Mediator events", () => {
           Mediator.subscribe(UserJoined, {
             primary: sendWelcome("mail", true),
             fallback: (e, trigger) =>
-              Effect.sync(() => sent.push(`trigger ${trigger._tag}`)).pipe(Effect.andThen(sendWelcome("sms", false)(e))),
+              Effect.sync(() => sent.push(`trigger ${trigger._tag}`)).pipe(
+                Effect.andThen(sendWelcome("sms", false)(e))
+              ),
             on: ["MailerDown"]
           }),
           Mediator.subscribe(WelcomeSent, (e) => Effect.sync(() => sent.push(`sent via ${e.via}`)))

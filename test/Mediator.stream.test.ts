@@ -27,7 +27,9 @@ const label = (item: StreamItemResult) => `${item.itemId} ${item.source}`
 /** Items produced one pull at a time, each raising ItemProcessed. */
 const produce = (source: string, itemIds: ReadonlyArray<string>): Stream.Stream<StreamItemResult> =>
   Stream.fromIterable(itemIds).pipe(
-    Stream.mapEffect((itemId) => Mediator.emit(new ItemProcessed({ itemId, source })).pipe(Effect.as(result(itemId, source))))
+    Stream.mapEffect((itemId) =>
+      Mediator.emit(new ItemProcessed({ itemId, source })).pipe(Effect.as(result(itemId, source)))
+    )
   )
 
 /** `produce`, losing its connection while producing the item at `failAt` (after raising its event). */
@@ -187,7 +189,9 @@ describe("Mediator.stream", () => {
       }).pipe(Effect.provide(Mediator.layer({
         requests: [Mediator.bind(StreamItems, {
           primary: (req): Stream.Stream<StreamItemResult, ConnectionError | Corrupt> =>
-            produceUntil("primary", req.itemIds, 1).pipe(Stream.catchTag("ConnectionError", () => Stream.fail(new Corrupt({ itemId: "b" })))),
+            produceUntil("primary", req.itemIds, 1).pipe(
+              Stream.catchTag("ConnectionError", () => Stream.fail(new Corrupt({ itemId: "b" })))
+            ),
           fallback: (req) => produce("fallback", req.itemIds),
           on: ["ConnectionError"]
         })]

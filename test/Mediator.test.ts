@@ -168,19 +168,26 @@ describe("Mediator", () => {
         assert.strictEqual(decodeError.tag, "GetUserProfile")
         assert.strictEqual(decodeError.kind, "Request")
         assert.strictEqual(decodeError.cause._tag, "SchemaError")
-        assert.strictEqual(decodeError.message, "cannot decode request GetUserProfile: Expected string\n  at [\"userId\"]")
+        assert.strictEqual(
+          decodeError.message,
+          "cannot decode request GetUserProfile: Expected string\n  at [\"userId\"]"
+        )
         assert.strictEqual(handled.count, before)
       }).pipe(Effect.provide(layer)))
 
     it.effect("a missing field is named", () =>
       Effect.gen(function*() {
-        const error = (yield* Effect.flip(Mediator.sendUnknown({ _tag: "GetUserProfile" }))) as Mediator.MessageDecodeError
-        assert.strictEqual(error.message, "cannot decode request GetUserProfile: Missing key\n  at [\"userId\"]")
+        const error = yield* Effect.flip(Mediator.sendUnknown({ _tag: "GetUserProfile" }))
+        assert.isTrue(Mediator.isMessageDecodeError(error))
+        const message = (error as Mediator.MessageDecodeError).message
+        assert.strictEqual(message, "cannot decode request GetUserProfile: Missing key\n  at [\"userId\"]")
       }).pipe(Effect.provide(layer)))
 
     it.effect("an unknown tag, or no tag at all, fails against the union of the bound requests", () =>
       Effect.gen(function*() {
-        const unknown = (yield* Effect.flip(Mediator.sendUnknown({ _tag: "DeleteUser" }))) as Mediator.MessageDecodeError
+        const unknown = yield* Effect.flip(Mediator.sendUnknown({ _tag: "DeleteUser" })).pipe(
+          Effect.map((error) => error as Mediator.MessageDecodeError)
+        )
         assert.strictEqual(unknown.tag, "DeleteUser")
         assert.include(unknown.message, "cannot decode request DeleteUser: Expected")
         assert.include(unknown.message, "GetUserProfile")
@@ -230,7 +237,10 @@ describe("Mediator", () => {
           response: Schema.Number
         }) {}
         const error = yield* build(Mediator.layer({
-          requests: [Mediator.bind(CountUsers, () => Effect.succeed(1)), Mediator.bind(CountUsersAgain, () => Stream.never)]
+          requests: [
+            Mediator.bind(CountUsers, () => Effect.succeed(1)),
+            Mediator.bind(CountUsersAgain, () => Stream.never)
+          ]
         }))
         assert.strictEqual(error._tag, "DuplicateBinding")
       }))
@@ -347,7 +357,8 @@ describe("Mediator", () => {
             fallback: (_req, trigger) => Effect.succeed(trigger._tag === "ConnectionError" ? -1 : 0)
           }),
           Mediator.bind(GetUserProfile, {
-            primary: (req): Effect.Effect<UserProfile, UserNotFound> => Effect.fail(new UserNotFound({ userId: req.userId })),
+            primary: (req): Effect.Effect<UserProfile, UserNotFound> =>
+              Effect.fail(new UserNotFound({ userId: req.userId })),
             fallback: (req, trigger) => Effect.succeed(profile(req.userId, `any: ${trigger._tag}`)),
             on: (error) => error.userId !== "missing"
           })

@@ -224,7 +224,8 @@ describe("Mediator types", () => {
     const layer = Mediator.layer({
       requests: [
         Mediator.bind(GetUserProfile, (request) => Effect.flatMap(Database, (db) => db.find(request.userId))),
-        Mediator.bind(GetOrder, (request) => Effect.andThen(Effect.orDie(Mediator.send(new StreamOrdersCount())), getOrder(request))),
+        Mediator.bind(GetOrder, (request) =>
+          Effect.andThen(Effect.orDie(Mediator.send(new StreamOrdersCount())), getOrder(request))),
         Mediator.bind(StreamOrdersCount, () => Effect.succeed(0)),
         Mediator.bind(StreamOrders, {
           primary: () => Stream.fail(new ConnectionError()),

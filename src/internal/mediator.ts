@@ -11,7 +11,15 @@ import {
   Mediator as MediatorKey,
   MessageDecodeError
 } from "../Mediator.ts"
-import { Attempt, attemptEffect, attemptStream, CurrentSlot, eventfulStream, type Publisher, Slot } from "./mediatorAttempt.ts"
+import {
+  Attempt,
+  attemptEffect,
+  attemptStream,
+  CurrentSlot,
+  eventfulStream,
+  type Publisher,
+  Slot
+} from "./mediatorAttempt.ts"
 import { type Kind, markerOf } from "./mediatorSchema.ts"
 
 export { emit } from "./mediatorAttempt.ts"
@@ -360,14 +368,19 @@ export class MediatorRuntime implements M.Mediator, Publisher {
   readonly runHandler = (entry: EventEntry, event: M.AnyEvent): Effect.Effect<void> => {
     const call = new Attempt(event, this)
     return Effect.catchCause(
-      Effect.provideService(Effect.flatMap(entry.run(event), (value) => call.finish(value)), CurrentSlot, new Slot(call)),
+      Effect.provideService(
+        Effect.flatMap(entry.run(event), (value) => call.finish(value)),
+        CurrentSlot,
+        new Slot(call)
+      ),
       (cause) => this.reportFailure(entry, cause)
     ) as Effect.Effect<void>
   }
 
   reportFailure(entry: EventEntry, cause: Cause.Cause<unknown>): Effect.Effect<void> {
     if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause) as Effect.Effect<never>
-    return Effect.logError(`Event handler ${entry.id} failed on ${entry.tag}; the other handlers still run`, cause).pipe(
+    const message = `Event handler ${entry.id} failed on ${entry.tag}; the other handlers still run`
+    return Effect.logError(message, cause).pipe(
       Effect.annotateLogs({ "mediator.event": entry.tag, "mediator.handler": entry.id }),
       Effect.andThen(Metric.update(entry.failures, 1))
     )
