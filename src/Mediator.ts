@@ -50,6 +50,13 @@ import * as schemas from "./internal/mediatorSchema.ts"
 export const TypeId: typeof schemas.TypeId = schemas.TypeId
 
 /**
+ * The key under which bindings and maps carry, at the type level only, the services their handlers need.
+ *
+ * @since 0.1.0
+ */
+export const BindingTypeId: typeof schemas.BindingTypeId = schemas.BindingTypeId
+
+/**
  * The key of the static marker that says which kind of message a class defines.
  *
  * @since 0.1.0
@@ -303,11 +310,14 @@ export const Event = <Self = never>() =>
  * No handler is bound to the request's type in this mediator.
  *
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Schema } from "effect"
  * import { Mediator } from "effect-fallback"
  *
- * const orDefault = <A, E>(call: Effect.Effect<A, E | Mediator.HandlerNotFound>) =>
- *   call.pipe(Effect.catchTag("HandlerNotFound", (e) => Effect.die(`no handler for ${e.tag}`)))
+ * class Ping extends Mediator.Request<Ping>()("Ping", {}, { response: Schema.String }) {}
+ *
+ * const pong = Mediator.send(new Ping()).pipe(
+ *   Effect.catchTag("HandlerNotFound", (e) => Effect.succeed(`no handler for ${e.tag}`))
+ * )
  * ```
  *
  * @since 0.1.0
@@ -561,13 +571,6 @@ export type Passed<E, K> = [K] extends [never] ? never
   : E
 
 /**
- * The `_tag`s of a failure type.
- *
- * @since 0.1.0
- */
-export type TagsOf<E> = Tags<E>
-
-/**
  * `T` when the failures that do not fall back (`Passed`) are declared by the request (`Declared`); otherwise a type
  * no Effect matches, whose one property explains the mismatch. It is the return type of a fallback, so the compiler
  * reports the mismatch at the fallback.
@@ -617,7 +620,7 @@ export interface FallbackBinding<P, K, Fb, Self> extends BreakerOptions<Self> {
  *
  * @since 0.1.0
  */
-export interface FallbackBindingOn<P, On, Fb, Self> extends BreakerOptions<Self> {
+export interface PredicateFallbackBinding<P, On, Fb, Self> extends BreakerOptions<Self> {
   readonly primary: P
   readonly fallback: Fb
   readonly on: On
@@ -680,7 +683,7 @@ export type CheckedAnswer<E, K, Declared, Answer> = CheckTags<
  * @since 0.1.0
  */
 export interface RequestBinding<out R> {
-  readonly [internal.BindingTypeId]: { readonly _R: Covariant<R> }
+  readonly [BindingTypeId]: { readonly _R: Covariant<R> }
   readonly kind: "Request" | "StreamRequest"
   readonly tag: string
 }
@@ -691,7 +694,7 @@ export interface RequestBinding<out R> {
  * @since 0.1.0
  */
 export interface EventBinding<out R> {
-  readonly [internal.BindingTypeId]: { readonly _R: Covariant<R> }
+  readonly [BindingTypeId]: { readonly _R: Covariant<R> }
   readonly kind: "Event"
   readonly tag: string
 }
@@ -702,7 +705,7 @@ export interface EventBinding<out R> {
  * @since 0.1.0
  */
 export interface RequestMap<out R> {
-  readonly [internal.BindingTypeId]: { readonly _R: Covariant<R> }
+  readonly [BindingTypeId]: { readonly _R: Covariant<R> }
   readonly kind: "RequestMap"
   readonly bindings: ReadonlyArray<RequestBinding<unknown>>
 }
@@ -713,7 +716,7 @@ export interface RequestMap<out R> {
  * @since 0.1.0
  */
 export interface EventMap<out R> {
-  readonly [internal.BindingTypeId]: { readonly _R: Covariant<R> }
+  readonly [BindingTypeId]: { readonly _R: Covariant<R> }
   readonly kind: "EventMap"
   readonly bindings: ReadonlyArray<EventBinding<unknown>>
 }
@@ -723,7 +726,7 @@ export interface EventMap<out R> {
  *
  * @since 0.1.0
  */
-export type Services<B> = B extends { readonly [internal.BindingTypeId]: { readonly _R: Covariant<infer R> } } ? R
+export type Services<B> = B extends { readonly [BindingTypeId]: { readonly _R: Covariant<infer R> } } ? R
   : never
 
 /**
@@ -767,7 +770,7 @@ export const bind: {
   ): RequestBinding<NoInfer<R>>
   <C extends AnyRequestClass | AnyStreamRequestClass, E = never, R = never, R2 = never, Self = never>(
     request: C,
-    binding: FallbackBindingOn<
+    binding: PredicateFallbackBinding<
       HandlerFor<C, E, R>,
       (error: NoInfer<E>) => boolean,
       FallbackFor<C, NoInfer<Trigger<E, Self>>, CheckDeclared<E, Err<C>, Answer<C, Err<C>, R2>>>,
@@ -832,7 +835,7 @@ export const subscribe: {
   ): EventBinding<NoInfer<R | R2 | Self>>
   <C extends AnyEventClass, E = never, R = never, E2 = never, R2 = never, Self = never>(
     event: C,
-    binding: FallbackBindingOn<
+    binding: PredicateFallbackBinding<
       (event: Req<C>) => Effect.Effect<unknown, E, R>,
       (error: NoInfer<E>) => boolean,
       (event: Req<C>, trigger: NoInfer<Trigger<E, Self>>) => Effect.Effect<unknown, E2, R2>,

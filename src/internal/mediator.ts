@@ -20,12 +20,9 @@ import {
   type Publisher,
   Slot
 } from "./mediatorAttempt.ts"
-import { type Kind, markerOf } from "./mediatorSchema.ts"
+import { BindingTypeId, type Kind, markerOf } from "./mediatorSchema.ts"
 
 export { emit } from "./mediatorAttempt.ts"
-
-/** @internal */
-export const BindingTypeId: unique symbol = Symbol.for("effect-fallback/Mediator/Binding")
 
 /** @internal */
 export const formatValue = (value: unknown): string => Formatter.format(value)

@@ -4,6 +4,9 @@ import { Schema } from "effect"
 export const TypeId: unique symbol = Symbol.for("effect-fallback/Mediator/Message")
 
 /** @internal */
+export const BindingTypeId: unique symbol = Symbol.for("effect-fallback/Mediator/Binding")
+
+/** @internal */
 export const ClassTypeId: unique symbol = Symbol.for("effect-fallback/Mediator/MessageClass")
 
 /** @internal */
