@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Data, Effect, Exit, Layer, Schema, Stream } from "effect"
+import { Cause, Context, Data, Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
 import { CircuitBreaker, Mediator } from "effect-fallback"
 
 // ---- messages
@@ -544,6 +544,44 @@ describe("Mediator", () => {
             yield* Effect.yieldNow
             return profile(req.userId, "db")
           }))],
+        events: [binding]
+      })))
+    })
+
+    it.effect("events raised by fibers the handler forks and joins are the handler's", () => {
+      const { binding, seen } = viewedBy()
+      return Effect.gen(function*() {
+        yield* Mediator.send(request)
+        assert.sameMembers(seen, ["child", "sibling a", "sibling b"])
+      }).pipe(Effect.provide(Mediator.layer({
+        requests: [Mediator.bind(GetUserProfile, (req) =>
+          Effect.gen(function*() {
+            const child = yield* Effect.forkChild(Mediator.emit(new ProfileViewed({ userId: req.userId, by: "child" })))
+            yield* Effect.forEach(["sibling a", "sibling b"], (by) =>
+              Mediator.emit(new ProfileViewed({ userId: req.userId, by })), { concurrency: "unbounded" })
+            yield* Fiber.join(child)
+            return profile(req.userId, "db")
+          }))],
+        events: [binding]
+      })))
+    })
+
+    it.effect("a nested send collects its own events, and the outer handler keeps its own", () => {
+      const { binding, seen } = viewedBy()
+      return Effect.gen(function*() {
+        yield* Mediator.send(request)
+        assert.deepStrictEqual(seen, ["inner", "outer"])
+      }).pipe(Effect.provide(Mediator.layer({
+        requests: [
+          Mediator.bind(CountUsers, () =>
+            Mediator.emit(new ProfileViewed({ userId: "u1", by: "inner" })).pipe(Effect.as(1))),
+          Mediator.bind(GetUserProfile, (req) =>
+            Effect.gen(function*() {
+              yield* Effect.orDie(Mediator.send(new CountUsers()))
+              yield* Mediator.emit(new ProfileViewed({ userId: req.userId, by: "outer" }))
+              return profile(req.userId, "db")
+            }))
+        ],
         events: [binding]
       })))
     })

@@ -14,6 +14,7 @@ import {
 import {
   Attempt,
   attemptEffect,
+  Call,
   attemptStream,
   CurrentSlot,
   eventfulStream,
@@ -339,7 +340,7 @@ export class MediatorRuntime implements M.Mediator, Publisher {
     const entry = this.requests.get(request._tag)
     if (entry === undefined) return Effect.fail(new HandlerNotFound({ kind: "Request", tag: request._tag }))
     const calls = this.callsOf(fiber)
-    return new Attempt(request, this).run(fiber, calls.contextFor(this, fiber.context), calls.slot, entry.run(request))
+    return new Call(request, this).run(fiber, calls.contextFor(this, fiber.context), calls.slot, entry.run(request))
   }
 
   readonly send = (request: M.AnyRequest): Effect.Effect<any, any> =>

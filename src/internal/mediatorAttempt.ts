@@ -58,9 +58,10 @@ export class Attempt {
     const events = this.take()
     return events === undefined ? Effect.succeed(value) : Effect.as(this.publisher.publishAll(events), value)
   }
+}
 
-  // ---- running a call on the caller's fiber
-
+/** A request's call: its attempt, run on the caller's fiber (see `run`). @internal */
+export class Call extends Attempt {
   private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
   private callerContext: Context.Context<never> | undefined = undefined
   private slot: Slot | undefined = undefined
@@ -134,8 +135,32 @@ export const emit = (event: AnyEvent): Effect.Effect<void> =>
   })
 
 /**
- * Runs one handler as its own attempt inside a call (a fallback binding's primary or fallback). On success the
- * attempt's events become the call's, so only the winning attempt's events are ever published.
+ * One attempt inside a call (a fallback binding's primary or fallback): it takes the slot while it runs and gives it
+ * back after; on success its events become the call's, so only the winning attempt's events are ever published.
+ */
+class SubAttempt extends Attempt {
+  private readonly call: Attempt
+  private readonly slot: Slot
+  constructor(call: Attempt, slot: Slot) {
+    super(call.message, call.publisher)
+    this.call = call
+    this.slot = slot
+    slot.current = this
+  }
+  readonly onSuccess = <A>(value: A): Effect.Effect<A> => {
+    this.slot.current = this.call
+    this.call.events = this.events
+    return Effect.succeed(value)
+  }
+  readonly onFailure = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E> => {
+    this.slot.current = this.call
+    return Effect.failCause(cause)
+  }
+}
+
+/**
+ * Runs one handler as its own attempt inside a call (a fallback binding's primary or fallback), built once per
+ * binding: the message is read from the call running in the fiber.
  *
  * @internal
  */
@@ -143,12 +168,15 @@ export const attemptEffect = (
   run: (message: any) => Effect.Effect<unknown, unknown, unknown>
 ): Effect.Effect<unknown, unknown, unknown> =>
   Effect.withFiber((fiber) => {
-    const call = currentAttempt(fiber) as Attempt
-    const attempt = new Attempt(call.message, call.publisher)
-    return Effect.map(Effect.provideService(run(call.message), CurrentSlot, new Slot(attempt)), (value) => {
-      call.events = attempt.events
-      return value
-    })
+    const slot = fiber.getRef(CurrentSlot) as Slot
+    const call = slot.current as Attempt
+    let handled: Effect.Effect<unknown, unknown, unknown>
+    try {
+      handled = run(call.message)
+    } catch (defect) {
+      return Effect.die(defect)
+    }
+    return Effect.matchCauseEffectEager(handled, new SubAttempt(call, slot))
   })
 
 /**
