@@ -324,7 +324,6 @@ const makeBreaker = (
         const admission = circuit.admit(start)
         if (admission === Admission.Rejected) return reject(entry, fiber, start)
         if (admission === Admission.Unrecorded) {
-      noteShadowRejection(entry, fiber, start)
           noteShadowRejection(entry, fiber, start)
           return withPendingLogs(entry, fiber, restore(self))
         }
@@ -381,17 +380,38 @@ const makeBreaker = (
     return fail !== undefined && typeof fail.error === "object" && fail.error !== null && trialTimeouts.has(fail.error)
   }
 
+  /** A success needs no classification: no `isFailure`, no window, no distributed layer to tell. */
+  const plainSuccess = (entry: Entry): boolean =>
+    policy.isFailureValue === undefined && entry.circuit.window === undefined && entry.sync === undefined
+
   const protect = (id: string) => {
     const entry = entryFor(id)
     return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
       Effect.withFiber((fiber) => {
         const circuit = entry.circuit
-        if (circuit.state !== "Closed") return guardedCall(entry, self)
+        if (circuit.state !== "Closed") {
+          // An Open circuit rejects without handing out anything, so it needs no uninterruptible region.
+          const now = nowOf(fiber)
+          circuit.refresh(now)
+          if (circuit.state === "Open" && circuit.mode === "normal") {
+            circuit.rejected++
+            return reject(entry, fiber, now)
+          }
+          return guardedCall(entry, self)
+        }
         if (circuit.mode === "disabled") return self
         if (policy.closedNeedsClock) return runAdmitted(entry, self, fiber, nowOf(fiber), true)
         // An effect that is already an Exit has finished: record it now instead of installing a finalizer.
         if (Exit.isExit(self)) {
           const exit = self as Exit.Exit<A, E>
+          if (exit._tag === "Success" && plainSuccess(entry)) {
+            // The common case, kept to what it changes: a success in Closed can trip nothing.
+            circuit.record(circuit.generation, false, Verdict.Success, false, 0, undefined)
+            entry.instruments.tallies.success++
+            annotate(fiber, circuit, "success")
+            if (eventSubscribers > 0) publishEvent(entry, "success", false, 0, nowOf(fiber))
+            return backlog.length === 0 ? exit : Effect.andThen(flush(entry, fiber)!, exit)
+          }
           const logs = settle(entry, fiber, circuit.generation, false, 0, false, exit)
           return logs === undefined ? exit : Effect.andThen(logs, exit)
         }
