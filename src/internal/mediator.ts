@@ -308,8 +308,15 @@ export class MediatorRuntime implements M.Mediator, Publisher {
   contextFor(fiberContext: Context.Context<never>): Context.Context<never> {
     let merged = this.merged.get(fiberContext)
     if (merged === undefined) {
-      // The caller's context wins (its tracer, clock, log annotations, current span), except for the mediator.
-      merged = Context.add(Context.merge(this.context, fiberContext), MediatorKey, this)
+      // The caller's context wins (its tracer, clock, log annotations, current span), except for the mediator. The
+      // layer's services it lacks are added on top of it rather than merged into a new map, so the result shares the
+      // caller's fiber cache and switching a fiber between the two stays cheap.
+      const present = fiberContext.mapUnsafe
+      merged = fiberContext
+      for (const [key, service] of this.context.mapUnsafe) {
+        if (!present.has(key)) merged = Context.addUnsafe(merged, key, service)
+      }
+      if (Context.getOrUndefined(merged, MediatorKey) !== this) merged = Context.add(merged, MediatorKey, this)
       this.merged.set(fiberContext, merged)
     }
     return merged
