@@ -446,23 +446,26 @@ const makeBreaker = (
     const trial = admission === Admission.Trial
     const isTimed = timed || trial
     let started = false
-    const tracked: Stream.Stream<A, E, R> = self.pipe(
-      Stream.mapArray((chunk) => {
-        started = true
-        return chunk
-      }),
-      Stream.onExit((exit) =>
-        Effect.withFiber((fiber) => {
-          // A consumer that stopped early ends the stream by interruption: after the first item that is a success,
-          // before it nothing is recorded (and any permit goes back).
-          const effective: Exit.Exit<unknown, unknown> = exit._tag === "Failure" && started &&
-              Cause.hasInterruptsOnly(exit.cause)
-            ? Exit.void
-            : exit
-          return settle(entry, fiber, generation, trial, start, isTimed, effective) ?? Effect.void
+    // One stage for both jobs: the pull notes the first chunk, the stream's scope records the outcome when it closes.
+    const tracked: Stream.Stream<A, E, R> = Stream.transformPull(self, (pull, scope) =>
+      Effect.as(
+        Scope.addFinalizerExit(scope, (exit) =>
+          Effect.withFiber((fiber) => {
+            // A consumer that stopped early ends the stream by interruption: after the first item that is a success,
+            // before it nothing is recorded (and any permit goes back).
+            const effective: Exit.Exit<unknown, unknown> = exit._tag === "Failure" && started &&
+                Cause.hasInterruptsOnly(exit.cause)
+              ? Exit.void
+              : exit
+            return settle(entry, fiber, generation, trial, start, isTimed, effective) ?? Effect.void
+          })
+        ),
+        Effect.map(pull, (chunk) => {
+          started = true
+          return chunk
         })
       )
-    )
+    ) as Stream.Stream<A, E, R>
     const logs = flush(entry, fiber)
     const admitted = logs === undefined ? Effect.succeed(tracked) : Effect.as(logs, tracked)
     const gate = trial ? entry.sync?.acquireTrial(generation) : undefined
