@@ -383,11 +383,13 @@ interface Drawn {
 
 const TIME_WINDOWS = [200, 250, 300, 500, 1000, 3000] as const
 
+/** A count window of at least `minimumCalls` (a smaller one is pinned in the ports test), or a time window. */
 const drawWindow = (
-  rng: Rng
+  rng: Rng,
+  minimumCalls: number
 ): { readonly input: Duration.Input; readonly model: NonNullable<ModelPolicy["window"]> } => {
   if (rng.chance(0.5)) {
-    const size = rng.int(1, 8)
+    const size = rng.int(minimumCalls, 8)
     return { input: size, model: { kind: "count", size } }
   }
   const millis = rng.pick(TIME_WINDOWS)
@@ -430,7 +432,7 @@ const drawOptions = (rng: Rng): Drawn => {
   if (rng.chance(0.5)) {
     const threshold = rng.pick([0.25, 0.5, 0.6, 1])
     const minimumCalls = rng.int(1, 5)
-    const drawn = drawWindow(rng)
+    const drawn = drawWindow(rng, minimumCalls)
     window = drawn.model
     failureRateInput = { threshold, minimumCalls, window: drawn.input }
     failureRate = { threshold, minimumCalls }
@@ -441,16 +443,19 @@ const drawOptions = (rng: Rng): Drawn => {
   if (rng.chance(0.4)) {
     const millis = rng.pick([20, 40, 70])
     const rateThreshold = rng.pick([0.3, 0.5, 1])
-    const minimumCalls = rng.chance(0.5) ? rng.int(1, 4) : undefined
+    let minimumCalls = rng.chance(0.5) ? rng.int(1, 4) : undefined
     let windowInput: Duration.Input | undefined
     if (window === undefined) {
       if (rng.chance(0.7)) {
-        const drawn = drawWindow(rng)
+        const drawn = drawWindow(rng, minimumCalls ?? 1)
         window = drawn.model
         windowInput = drawn.input
       } else {
         window = { kind: "count", size: 100 }
       }
+    }
+    if (window.kind === "count" && (minimumCalls ?? failureRate?.minimumCalls ?? 10) > window.size) {
+      minimumCalls = window.size
     }
     slowCallInput = {
       duration: `${millis} millis`,
