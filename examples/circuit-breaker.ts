@@ -4,6 +4,7 @@
 // `node examples/circuit-breaker.ts`; exits 1 when an outcome differs from the expected.
 import { Console, Data, Effect, Fiber, Stream } from "effect"
 import { CircuitBreaker, Fallback } from "effect-fallback"
+import { makeChecker } from "./_check.ts"
 
 class ConnectionError extends Data.TaggedError("ConnectionError")<{}> {}
 class ValidationError extends Data.TaggedError("ValidationError")<{ readonly field: string }> {}
@@ -24,13 +25,7 @@ const callExternalService = Effect.suspend(() =>
   serviceUp ? Effect.succeed({ status: "live", data: [1, 2, 3] }) : Effect.fail(new ConnectionError())
 )
 
-const mismatches: Array<string> = []
-const check = (label: string, actual: unknown, expected: unknown) =>
-  Effect.suspend(() => {
-    const same = JSON.stringify(actual) === JSON.stringify(expected)
-    if (!same) mismatches.push(`${label}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
-    return Console.log(`${same ? "ok  " : "FAIL"} ${label}: ${JSON.stringify(actual)}`)
-  })
+const { check, finish } = makeChecker()
 
 const program = Effect.gen(function*() {
   const breaker = yield* ExternalApi
@@ -100,10 +95,4 @@ const program = Effect.gen(function*() {
   ])
 })
 
-Effect.runPromise(program.pipe(Effect.provide(ExternalApiLive))).then(() => {
-  if (mismatches.length > 0) {
-    console.error(`\n${mismatches.length} mismatch(es):\n${mismatches.join("\n")}`)
-    process.exit(1)
-  }
-  console.log("\ncircuit-breaker example: all outcomes as expected")
-})
+Effect.runPromise(program.pipe(Effect.provide(ExternalApiLive))).then(() => finish("circuit-breaker example"))

@@ -6,6 +6,7 @@
 // from the expected.
 import { Console, Data, Duration, Effect, Logger, Metric } from "effect"
 import { CircuitBreaker, FallbackChain } from "effect-fallback"
+import { makeChecker } from "./_check.ts"
 
 class MlServiceDown extends Data.TaggedError("MlServiceDown")<{ readonly status: number }> {}
 class CatalogDown extends Data.TaggedError("CatalogDown")<{}> {}
@@ -71,13 +72,7 @@ const recommendations = FallbackChain.make<string>("recommendations", { budget: 
 
 // --- the scenario ----------------------------------------------------------------------------------------------
 
-const mismatches: Array<string> = []
-const check = (label: string, actual: unknown, expected: unknown) =>
-  Effect.suspend(() => {
-    const same = JSON.stringify(actual) === JSON.stringify(expected)
-    if (!same) mismatches.push(`${label}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
-    return Console.log(`${same ? "ok  " : "FAIL"} ${label}: ${JSON.stringify(actual)}`)
-  })
+const { check, finish } = makeChecker()
 
 const turn = (description: string, userId: string, expectedSource: string) =>
   Effect.gen(function* () {
@@ -150,10 +145,4 @@ Effect.runPromise(
     // one line per warning: the chain's failures and activations, as an operator would see them
     Effect.provide(Logger.layer([Logger.consoleLogFmt]))
   )
-).then(() => {
-  if (mismatches.length > 0) {
-    console.error(`\n${mismatches.length} mismatch(es):\n${mismatches.join("\n")}`)
-    process.exit(1)
-  }
-  console.log("\nrecommendations example: all outcomes as expected")
-})
+).then(() => finish("recommendations example"))

@@ -5,6 +5,7 @@
 // the circuit again. Run with `node examples/request-fallback.ts`; exits 1 when an outcome differs from the expected.
 import { Console, Data, Effect } from "effect"
 import { CircuitBreaker, Fallback } from "effect-fallback"
+import { makeChecker } from "./_check.ts"
 
 class GetUserProfile extends Data.TaggedClass("GetUserProfile")<{ readonly userId: string }> {}
 
@@ -55,13 +56,7 @@ const getUserProfile = (request: GetUserProfile) =>
     )
   )
 
-const mismatches: Array<string> = []
-const expect = (label: string, actual: unknown, expected: unknown) =>
-  Effect.suspend(() => {
-    const same = JSON.stringify(actual) === JSON.stringify(expected)
-    if (!same) mismatches.push(`${label}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
-    return Console.log(`${same ? "ok  " : "FAIL"} ${label}: ${JSON.stringify(actual)}`)
-  })
+const { check: expect, finish } = makeChecker()
 
 const program = Effect.gen(function*() {
   const breaker = yield* RequestsBreaker
@@ -98,12 +93,7 @@ const program = Effect.gen(function*() {
 }).pipe(Effect.provide(RequestsBreakerLive))
 
 Effect.runPromise(program).then(
-  () => {
-    if (mismatches.length > 0) {
-      console.error(`${mismatches.length} mismatch(es):\n${mismatches.join("\n")}`)
-      process.exit(1)
-    }
-  },
+  () => finish("request-fallback example"),
   (error) => {
     console.error(error)
     process.exit(1)
