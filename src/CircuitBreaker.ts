@@ -20,6 +20,7 @@ import { Data } from "effect"
 import * as internal from "./internal/circuitBreaker.ts"
 import * as internalConfig from "./internal/circuitBreakerConfig.ts"
 import * as internalMetrics from "./internal/circuitBreakerMetrics.ts"
+import { StacklessTaggedError } from "./internal/stacklessError.ts"
 import * as internalRedis from "./internal/redisCircuitBreaker.ts"
 
 /**
@@ -275,23 +276,12 @@ export type Key<Self> = Context.Key<Self, CircuitBreaker>
  *
  * @since 0.1.0
  */
-export class CircuitOpenError extends Data.TaggedError("CircuitOpenError")<{
+export class CircuitOpenError extends StacklessTaggedError("CircuitOpenError")<{
   readonly domain: string
   readonly id: string
   readonly state: "Open" | "HalfOpen"
   readonly retryAfter: Duration.Duration
 }> {
-  constructor(args: {
-    readonly domain: string
-    readonly id: string
-    readonly state: "Open" | "HalfOpen"
-    readonly retryAfter: Duration.Duration
-  }) {
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
-    super(args)
-    Error.stackTraceLimit = limit
-  }
   override get message(): string {
     return `circuit "${this.id}" of ${this.domain} is ${this.state}; retry after ${internal.formatMillis(this.retryAfter)}`
   }
