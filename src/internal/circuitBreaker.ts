@@ -253,7 +253,8 @@ const makeBreaker = (
         verdict = Verdict.Failure
       }
     }
-    const now = timed || verdict === Verdict.Failure ? nowOf(fiber) : 0
+    // The clock is read only when the outcome can cause a transition: a failure, or any outcome with a rate window.
+    const now = timed || verdict === Verdict.Failure || circuit.window !== undefined ? nowOf(fiber) : 0
     const durationMillis = timed ? now - start : 0
     // An ignored call is neither success nor failure, so it is not a slow one either.
     const slow = policy.slowCall !== undefined && durationMillis > policy.slowCall.millis && verdict !== Verdict.Ignored
@@ -330,11 +331,13 @@ const makeBreaker = (
         if (admission === Admission.Admitted) return withPendingLogs(entry, fiber, runAdmitted(entry, restore(self), fiber, start, true))
         const generation = circuit.generation
         const halfOpenTimeout = policy.halfOpenTimeout
+        // Every trial in flight is cut off at the deadline shared by them (set when the first was admitted). The race
+        // runs interruptibly, so the caller can still interrupt its own trial.
         const call: Effect.Effect<A, E | CircuitOpenError, R> = halfOpenTimeout?.onTimeout === "interrupt"
-          ? Effect.timeoutOrElse(restore(self), {
-            duration: halfOpenTimeout.millis,
+          ? restore(Effect.timeoutOrElse(self, {
+            duration: Math.max(0, circuit.halfOpenDeadline - start),
             orElse: () => trialTimedOut(entry, fiber, generation)
-          })
+          }))
           : restore(self)
         const trial = Effect.onExitPrimitive(call, (exit) => {
           // A trial that timed out was already recorded as a failure by `trialTimedOut`.

@@ -123,7 +123,8 @@ export const resolvePolicy = (
       const spec = windowSpec(options.failureRate.window, "failureRate.window", fail)
       if (isConfigError(spec)) return yield* spec
       window = spec
-      failureRate = { threshold, minimumCalls }
+      // As in resilience4j, a count window smaller than minimumCalls is full at its size: the rate is defined then.
+      failureRate = { threshold, minimumCalls: spec._tag === "Count" ? Math.min(minimumCalls, spec.size) : minimumCalls }
     }
 
     let slowCall: Policy["slowCall"]
@@ -149,7 +150,7 @@ export const resolvePolicy = (
         window = spec
       }
       window ??= { _tag: "Count", size: DEFAULT_RATE_WINDOW }
-      slowCall = { millis, rateThreshold, minimumCalls }
+      slowCall = { millis, rateThreshold, minimumCalls: window._tag === "Count" ? Math.min(minimumCalls, window.size) : minimumCalls }
     }
 
     const mode = options.mode ?? "normal"
