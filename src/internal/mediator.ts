@@ -1,4 +1,4 @@
-import { Cause, Context, Effect, Formatter, Layer, Metric, Schema, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Formatter, Layer, Metric, Schema, Stream } from "effect"
 import type { Fiber } from "effect"
 import * as Fallback from "../Fallback.ts"
 import type * as M from "../Mediator.ts"
@@ -14,10 +14,10 @@ import {
 import {
   Attempt,
   attemptEffect,
-  Call,
   attemptStream,
   CurrentSlot,
   eventfulStream,
+  FiberCaller,
   type Publisher,
   Slot
 } from "./mediatorAttempt.ts"
@@ -256,9 +256,8 @@ type Concurrency = number | "unbounded"
 const hasTag = (u: unknown): u is { readonly _tag: string } =>
   typeof u === "object" && u !== null && typeof (u as { _tag?: unknown })._tag === "string"
 
-/** A fiber's slot, and the contexts its calls ran in, by caller context (the last one kept at hand). */
-class FiberCalls {
-  readonly slot = new Slot(undefined)
+/** A fiber's caller, and the contexts its calls ran in, by caller context (the last one kept at hand). */
+class FiberCalls extends FiberCaller {
   readonly contexts = new WeakMap<Context.Context<never>, Context.Context<never>>()
   lastCaller: Context.Context<never> | undefined = undefined
   lastContext: Context.Context<never> | undefined = undefined
@@ -334,7 +333,7 @@ export class MediatorRuntime implements M.Mediator, Publisher {
     if (fiber === this.lastFiber) return this.lastCalls!
     let calls = this.fibers.get(fiber)
     if (calls === undefined) {
-      calls = new FiberCalls()
+      calls = new FiberCalls(fiber)
       this.fibers.set(fiber, calls)
     }
     this.lastFiber = fiber
@@ -342,12 +341,17 @@ export class MediatorRuntime implements M.Mediator, Publisher {
     return calls
   }
 
-  /** The hot path: a map lookup, two cache lookups, one attempt, one continuation around the handler. */
+  /**
+   * The hot path: a map lookup, two cache lookups, one attempt, one continuation around the handler. A handler that
+   * answers with an `Exit` has nothing left to run (nor emitted anything), so it is answered as is.
+   */
   sendOn(fiber: Fiber.Fiber<unknown, unknown>, request: M.AnyRequest): AnyEffect {
     const entry = this.requests.get(request._tag)
     if (entry === undefined) return Effect.fail(new HandlerNotFound({ kind: "Request", tag: request._tag }))
+    const handled = entry.run(request)
+    if (Exit.isExit(handled)) return handled
     const calls = this.callsOf(fiber)
-    return new Call(request, this).run(fiber, calls.contextFor(this, fiber.context), calls.slot, entry.run(request))
+    return calls.run(request, this, calls.contextFor(this, fiber.context), handled)
   }
 
   readonly send = (request: M.AnyRequest): Effect.Effect<any, any> =>

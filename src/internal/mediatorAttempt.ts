@@ -60,57 +60,75 @@ export class Attempt {
   }
 }
 
-/** A request's call: its attempt, run on the caller's fiber (see `run`). @internal */
+/** A request's call: its attempt, and what to give back to the caller's fiber when it ends. @internal */
 export class Call extends Attempt {
-  private fiber: Fiber.Fiber<unknown, unknown> | undefined = undefined
-  private callerContext: Context.Context<never> | undefined = undefined
-  private slot: Slot | undefined = undefined
-  private outer: Attempt | undefined = undefined
+  readonly callerContext: Context.Context<never>
+  readonly outer: Attempt | undefined
+  constructor(message: unknown, publisher: Publisher, callerContext: Context.Context<never>, outer: Attempt | undefined) {
+    super(message, publisher)
+    this.callerContext = callerContext
+    this.outer = outer
+  }
+}
 
-  /**
-   * Runs `effect` on `fiber` in `context` (whose slot is `slot`) as this attempt, then restores the caller's context
-   * and the slot's previous attempt (a handler may send further requests on the same fiber); on success it first
-   * publishes what the handler raised. One continuation does what `updateContext` + `provideService` +
-   * `flatMap(finish)` would do in several steps: this is the hot path of `send`. (`updateContext` itself switches a
-   * fiber's context the same way.)
-   */
-  run<A, E>(
-    fiber: Fiber.Fiber<unknown, unknown>,
-    context: Context.Context<never>,
-    slot: Slot,
-    effect: Effect.Effect<A, E, unknown>
-  ): Effect.Effect<A, E> {
+/**
+ * The requests sent on one fiber, run on that fiber. Calls on one fiber nest (a handler may send further requests on
+ * its own fiber, and a fallback attempt gives the slot back to its call before it ends), so when a handler ends the
+ * slot holds its call: one pair of continuations per fiber serves every call, and a call allocates only its attempt.
+ *
+ * @internal
+ */
+export class FiberCaller {
+  readonly slot = new Slot(undefined)
+  readonly fiber: Fiber.Fiber<unknown, unknown>
+  constructor(fiber: Fiber.Fiber<unknown, unknown>) {
     this.fiber = fiber
-    this.callerContext = fiber.context
-    this.slot = slot
-    this.outer = slot.current
-    slot.current = this
-    fiber.setContext(context)
-    return Effect.matchCauseEffectEager(effect, this) as Effect.Effect<A, E>
   }
 
-  private restore(): void {
-    this.slot!.current = this.outer
-    this.fiber!.setContext(this.callerContext!)
+  /**
+   * Runs `effect` in `context` (whose slot is this fiber's) as the attempt of a new call, then restores the caller's
+   * context and the slot's previous attempt; on success it first publishes what the handler raised. One continuation
+   * does what `updateContext` + `provideService` + `flatMap(finish)` would do in several steps: this is the hot path
+   * of `send`. (`updateContext` itself switches a fiber's context the same way.)
+   */
+  run<A, E>(
+    message: unknown,
+    publisher: Publisher,
+    context: Context.Context<never>,
+    effect: Effect.Effect<A, E, unknown>
+  ): Effect.Effect<A, E> {
+    const fiber = this.fiber
+    this.slot.current = new Call(message, publisher, fiber.context, this.slot.current)
+    fiber.setContext(context)
+    return Effect.matchCauseEffect(effect, this) as Effect.Effect<A, E>
+  }
+
+  private restore(call: Call): void {
+    this.slot.current = call.outer
+    this.fiber.setContext(call.callerContext)
   }
 
   readonly onSuccess = <A>(value: A): Effect.Effect<A> => {
-    const events = this.take()
+    const call = this.slot.current as Call
+    const events = call.take()
     if (events === undefined) {
-      this.restore()
+      this.restore(call)
       return Effect.succeed(value)
     }
-    return Effect.matchCauseEffect(this.publisher.publishAll(events), {
+    return Effect.matchCauseEffect(call.publisher.publishAll(events), {
       onSuccess: () => {
-        this.restore()
+        this.restore(call)
         return Effect.succeed(value)
       },
-      onFailure: this.onFailure
+      onFailure: (cause) => {
+        this.restore(call)
+        return Effect.failCause(cause)
+      }
     })
   }
 
   readonly onFailure = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E> => {
-    this.restore()
+    this.restore(this.slot.current as Call)
     return Effect.failCause(cause)
   }
 }
