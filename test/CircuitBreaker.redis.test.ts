@@ -361,6 +361,25 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
       }))
   })
 
+  describe("lost subscriptions", () => {
+    live("a subscription Redis drops comes back; what was published meanwhile arrives with the next sync", () =>
+      Effect.gen(function*() {
+        const prefix = uniquePrefix()
+        const a = yield* node(server.url, prefix)
+        const b = yield* node(server.url, prefix)
+        const raw = yield* rawRedis(server.url)
+        const ran = yield* Ref.make(0)
+        yield* attempt(b.breaker, "db", ran)
+        yield* attempt(b.breaker, "api", ran)
+        yield* raw.send("CLIENT", "KILL", "TYPE", "pubsub")
+        yield* failTimes(a.breaker, "db", 3)
+        yield* waitForState(b.breaker, "db", "Open", SYNC + 500)
+        yield* Effect.sleep("300 millis")
+        yield* failTimes(a.breaker, "api", 3)
+        yield* waitForState(b.breaker, "api", "Open", BOUND)
+      }))
+  })
+
   describe("data that cannot be trusted", () => {
     live("a key holding something else, a garbled hash and garbled messages are logged once and ignored", () =>
       Effect.gen(function*() {

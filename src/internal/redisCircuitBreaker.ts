@@ -611,7 +611,7 @@ export const make = (
       })
 
     const subscribed = yield* Deferred.make<void>()
-    const listener = Effect.gen(function*() {
+    const listen = Effect.gen(function*() {
       const messages = yield* redis.subscribe(channel)
       yield* Deferred.succeed(subscribed, undefined)
       while (true) {
@@ -623,17 +623,23 @@ export const make = (
         }
         yield* Effect.flatMap(remoteFor(decoded.value.id), (remote) => adopt(remote, decoded.value.snapshot))
       }
-    }).pipe(
-      Effect.scoped,
-      // The subscription ended (the subscriber could not reconnect): subscribe again, and re-read what was missed.
-      Effect.catchCause((cause) =>
-        Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.sync(() => {
-          resyncRequested = true
-        })
-      ),
-      Effect.andThen(Effect.sleep(Math.max(settings.flushMillis, 500))),
-      Effect.forever
-    )
+    }).pipe(Effect.scoped)
+
+    // node-redis' subscriber reconnects by itself; when it gives up, subscribe again, backing off (each failed attempt
+    // is logged by the client) up to `syncInterval`, and re-read what was missed.
+    const resubscribeCap = Math.max(settings.syncMillis, 500)
+    const listener = Effect.gen(function*() {
+      let failures = 0
+      while (true) {
+        const started = yield* Clock.currentTimeMillis
+        const exit = yield* Effect.exit(listen)
+        if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.interrupt
+        resyncRequested = true
+        const lasted = (yield* Clock.currentTimeMillis) - started
+        failures = lasted > 2 * resubscribeCap ? 1 : failures + 1
+        yield* Effect.sleep(Math.min(500 * 2 ** (failures - 1), resubscribeCap))
+      }
+    })
 
     yield* Effect.forkScoped(listener)
     // Subscribe before the first read, so nothing published in between is missed.
