@@ -104,7 +104,12 @@ const propagation = (url: string, rounds: number) =>
         yield* measure(`aggregate-${i}`, Effect.andThen(fail(a, `aggregate-${i}`, 3), fail(b, `aggregate-${i}`, 2)))
       )
     }
-    return { local: median(local), localMax: Math.max(...local), aggregate: median(aggregate), aggregateMax: Math.max(...aggregate) }
+    return {
+      local: median(local),
+      localMax: Math.max(...local),
+      aggregate: median(aggregate),
+      aggregateMax: Math.max(...aggregate)
+    }
   }).pipe(Effect.scoped, Effect.provide(Logger.layer([])))
 
 /** Two OS processes hammering one shared circuit at once; calls per second of each. */
@@ -195,7 +200,7 @@ export const suite = async (): Promise<Suite> => {
     return {
       name: REDIS,
       description: [
-        "`for (…) yield* step` in one Effect.gen; the step is `Effect.sync(() => 1)` through the breaker, built once.",
+        "`for (…) yield* step` in one Effect.gen; the step (`Effect.sync(() => 1)` through a breaker) is built once.",
         `Two OS processes sharing one circuit, calls/s per process: layerRedis ${rate(oursPerProcess)}/s; ` +
         `effect/persistence layerStoreRedis ${rate(effectPerProcess)}/s.`,
         `Trip to the other process's Open (${rounds} rounds, median / max): decided by one process ` +

@@ -15,17 +15,20 @@ class ServiceUnavailable extends Data.TaggedError("ServiceUnavailable")<{}> {}
 const [url = "", prefix = ""] = process.argv.slice(2)
 
 // Every worker builds the same layer: processes that share the prefix share the circuit.
-const BreakerLive = CircuitBreaker.layerRedis(RecommendationsBreaker, { failureThreshold: 3, resetTimeout: "30 seconds" }, {
-  prefix,
-  flushInterval: "100 millis"
-}).pipe(Layer.provide(NodeRedis.layer({ url, disableOfflineQueue: true })))
+const BreakerLive = CircuitBreaker.layerRedis(
+  RecommendationsBreaker,
+  { failureThreshold: 3, resetTimeout: "30 seconds" },
+  { prefix, flushInterval: "100 millis" }
+).pipe(Layer.provide(NodeRedis.layer({ url, disableOfflineQueue: true })))
 
 const bestsellers = ["The Pragmatic Programmer", "Refactoring"]
 
 const program = Effect.gen(function*() {
   const healthy = yield* Ref.make(true)
   const recommend = Ref.get(healthy).pipe(
-    Effect.flatMap((ok) => ok ? Effect.succeed({ source: "primary", items: ["Effect in Action"] }) : new ServiceUnavailable()),
+    Effect.flatMap((ok) =>
+      ok ? Effect.succeed({ source: "primary", items: ["Effect in Action"] }) : new ServiceUnavailable()
+    ),
     Fallback.orElse(Effect.succeed({ source: "fallback", items: bestsellers }), {
       breaker: RecommendationsBreaker,
       id: "ml_service"

@@ -4,7 +4,21 @@
 // the behaviour under test is the interplay with a real server.
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { NodeRedis } from "@effect/platform-node"
-import { Context, Data, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Ref, Schedule, type Scope, Stream } from "effect"
+import {
+  Context,
+  Data,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  Ref,
+  Schedule,
+  type Scope,
+  Stream
+} from "effect"
 import { Redis } from "effect/persistence"
 import { CircuitBreaker } from "effect-fallback"
 import { spawn } from "node:child_process"
@@ -19,7 +33,7 @@ class Boom extends Data.TaggedError("Boom")<{}> {}
 
 const FLUSH = 50
 const SYNC = 1_000
-/** How long after a trip another process may still admit a call: flushInterval plus pub/sub latency, with slack for CI. */
+/** How long after a trip another process may still admit calls: flushInterval + pub/sub latency, with slack for CI. */
 const BOUND = FLUSH + 400
 
 /** `it.live` with the test fiber's own logs (local transitions) silenced; each node captures its layer's logs. */
@@ -49,7 +63,14 @@ const node = (
     const layer = CircuitBreaker.layerRedis(
       Shared,
       { failureThreshold: 3, resetTimeout: "300 millis", ...options },
-      { prefix, flushInterval: FLUSH, syncInterval: SYNC, commandTimeout: "200 millis", trialLease: "1 second", ...redis }
+      {
+        prefix,
+        flushInterval: FLUSH,
+        syncInterval: SYNC,
+        commandTimeout: "200 millis",
+        trialLease: "1 second",
+        ...redis
+      }
     ).pipe(Layer.provide(NodeRedis.layer({ url, disableOfflineQueue: true })))
     const context = yield* Layer.build(layer).pipe(Effect.provide(Logger.layer([capture])))
     return { breaker: Context.get(context, Shared), logs } satisfies Node
@@ -62,7 +83,12 @@ const failTimes = (breaker: CircuitBreaker.CircuitBreaker, id: string, n: number
   Effect.repeat(fail(breaker, id), { times: n - 1 })
 
 /** Polls `state` every 5 ms until it is `expected`; returns the milliseconds waited, or fails after `within`. */
-const waitForState = (breaker: CircuitBreaker.CircuitBreaker, id: string, expected: CircuitBreaker.State, within: number) =>
+const waitForState = (
+  breaker: CircuitBreaker.CircuitBreaker,
+  id: string,
+  expected: CircuitBreaker.State,
+  within: number
+) =>
   Effect.gen(function*() {
     const started = Date.now()
     while (true) {
@@ -95,7 +121,10 @@ const attempt = (breaker: CircuitBreaker.CircuitBreaker, id: string, ran: Ref.Re
 
 /** A raw connection for poking at Redis the way another program would. */
 const rawRedis = (url: string) =>
-  Effect.map(Layer.build(NodeRedis.layer({ url, disableOfflineQueue: true })), (context) => Context.get(context, Redis.Redis))
+  Effect.map(
+    Layer.build(NodeRedis.layer({ url, disableOfflineQueue: true })),
+    (context) => Context.get(context, Redis.Redis)
+  )
 
 describe.runIf(available)("CircuitBreaker.layerRedis", () => {
   let server: RedisServer
@@ -123,7 +152,8 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         assert.strictEqual(yield* attempt(b.breaker, "db", ran), "rejected:Open")
         assert.strictEqual(yield* Ref.get(ran), 1, "the rejected call never ran")
         const stats = yield* b.breaker.stats("db")
-        assert.isAbove(Duration.toMillis(stats.retryAfter ?? Duration.zero), 100, "the other process waits out the shared opening")
+        const retryAfter = Duration.toMillis(stats.retryAfter ?? Duration.zero)
+        assert.isAbove(retryAfter, 100, "the other process waits out the shared opening")
       }))
 
     live("failures spread over processes trip the circuit from their aggregate", () =>
@@ -298,7 +328,8 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         assert.strictEqual(streamed._tag, "CircuitOpenError")
         yield* trial.finish(false)
         yield* waitForState(b.breaker, "db", "Closed", BOUND)
-        assert.deepStrictEqual(yield* Stream.make(1, 2, 3).pipe(b.breaker.protectStream("db"), Stream.runCollect), [1, 2, 3])
+        const items = yield* Stream.make(1, 2, 3).pipe(b.breaker.protectStream("db"), Stream.runCollect)
+        assert.deepStrictEqual(items, [1, 2, 3])
       }))
 
     live("the lease of a trial that never reports expires after trialLease, and another process may try", () =>
@@ -394,7 +425,15 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         yield* raw.send(
           "PUBLISH",
           `${base}transitions`,
-          JSON.stringify({ id: "cache", state: "Open", epoch: "9".repeat(17), remaining: -1, openings: 1, forced: 0, reason: "x" })
+          JSON.stringify({
+            id: "cache",
+            state: "Open",
+            epoch: "9".repeat(17),
+            remaining: -1,
+            openings: 1,
+            forced: 0,
+            reason: "x"
+          })
         )
         for (let i = 0; i < 10; i++) {
           assert.strictEqual(yield* attempt(b.breaker, "cache", ran), "primary")
@@ -419,7 +458,7 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
   })
 
   describe("when Redis fails", () => {
-    live("Redis killed: calls neither wait nor fail, one log line per outage, and the state re-syncs when it is back", () =>
+    live("Redis killed: calls neither wait nor fail, one log line per outage, state re-synced when it is back", () =>
       Effect.gen(function*() {
         const own = yield* Effect.acquireRelease(Effect.promise(startRedisServer), (s) => Effect.promise(s.stop))
         const prefix = uniquePrefix()
@@ -558,7 +597,7 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
   })
 
   describe("separate OS processes", () => {
-    live("two processes share one circuit: failures in one make both fall back; a killed trial holder's lease expires", () =>
+    live("two processes, one circuit: failures in one make both fall back; a killed trial holder's lease expires", () =>
       Effect.gen(function*() {
         const prefix = uniquePrefix()
         const [one, two] = yield* Effect.all([worker(server.url, prefix), worker(server.url, prefix)], {
@@ -610,12 +649,15 @@ const holdTrial = (breaker: CircuitBreaker.CircuitBreaker, id: string) =>
       Effect.exit,
       Effect.forkChild({ startImmediately: true })
     )
-    yield* Effect.raceFirst(Deferred.await(started), Effect.flatMap(Fiber.join(fiber), (exit) => Effect.die(new Error(`the trial did not start: ${String(exit)}`))))
+    const ended = Effect.flatMap(Fiber.join(fiber), (exit) => Effect.die(new Error(`the trial did not start: ${exit}`)))
+    yield* Effect.raceFirst(Deferred.await(started), ended)
     return {
       interrupt: Fiber.interrupt(fiber),
       finish: (fails: boolean) =>
         Effect.andThen(Deferred.succeed(outcome, fails), Fiber.join(fiber)).pipe(
-          Effect.tap((exit) => Exit.isSuccess(exit) === !fails ? Effect.void : Effect.die(new Error("unexpected trial exit")))
+          Effect.tap((exit) =>
+            Exit.isSuccess(exit) === !fails ? Effect.void : Effect.die(new Error("unexpected trial exit"))
+          )
         )
     }
   })

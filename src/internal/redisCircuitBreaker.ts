@@ -272,7 +272,8 @@ export const make = (
     // The layer logs about Redis through the context it was built in, also when a caller's trial noticed the outage.
     const layerContext = yield* Effect.context<never>()
     const annotations = { "circuit.domain": domain }
-    const log = (effect: Effect.Effect<void>) => Effect.provideContext(Effect.annotateLogs(effect, annotations), layerContext)
+    const log = (effect: Effect.Effect<void>) =>
+      Effect.provideContext(Effect.annotateLogs(effect, annotations), layerContext)
     const warn = (message: string, detail?: unknown) =>
       log(detail === undefined ? Effect.logWarning(message) : Effect.logWarning(message, detail))
 
@@ -290,7 +291,10 @@ export const make = (
         down = true
         silent = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() - recoveredAt < settings.syncMillis
         if (silent) return Effect.void
-        return warn(`circuit breaker ${domain}: Redis unreachable, circuits run on local state until it is back`, reason)
+        return warn(
+          `circuit breaker ${domain}: Redis unreachable, circuits run on local state until it is back`,
+          reason
+        )
       })
 
     const markUp: Effect.Effect<void> = Effect.withFiber((fiber) => {
@@ -344,8 +348,12 @@ export const make = (
       const { forced, openings, remaining, state } = snapshot
       // An opening that is over is what a local HalfOpen already is.
       if (state === "Open" && !forced && remaining <= 0 && remote.circuit.state === "HalfOpen") return Effect.void
-      const reason = snapshot.reason ?? (state === "Closed" ? "manualClose" : state === "HalfOpen" ? "resetTimeout" : "failureThreshold")
-      return control.apply(remote.circuit.id, (circuit, now) => circuit.adopt(state, remaining, openings, forced, reason, now))
+      const reason = snapshot.reason ??
+        (state === "Closed" ? "manualClose" : state === "HalfOpen" ? "resetTimeout" : "failureThreshold")
+      return control.apply(
+        remote.circuit.id,
+        (circuit, now) => circuit.adopt(state, remaining, openings, forced, reason, now)
+      )
     }
 
     /** Compares what Redis holds with the local circuit after a sync read, and pushes or adopts. */
@@ -378,7 +386,8 @@ export const make = (
       Effect.suspend(() => {
         const known = remotes.get(id)
         // Creating the circuit through `control` registers it (see `track`).
-        return known !== undefined ? Effect.succeed(known) : Effect.map(control.apply(id, () => {}), () => remotes.get(id)!)
+        if (known !== undefined) return Effect.succeed(known)
+        return Effect.map(control.apply(id, () => {}), () => remotes.get(id)!)
       })
 
     // ---------------------------------------------------------------------------------------------------------
@@ -388,10 +397,12 @@ export const make = (
       const remote = job.remote
       switch (job._tag) {
         case "Read":
-          return Effect.flatMap(command(evalRead([remote.key])), (raw) => {
-            if (Option.isNone(raw)) return Effect.void
-            return Effect.flatMap(replyOf(remote, Array.isArray(raw.value) ? raw.value[0] : raw.value), (reply) =>
-              Option.isNone(reply) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) => reconcile(remote, reply.value.snapshot, now)))
+          return Effect.gen(function*() {
+            const raw = yield* command(evalRead([remote.key]))
+            if (Option.isNone(raw)) return
+            const reply = yield* replyOf(remote, Array.isArray(raw.value) ? raw.value[0] : raw.value)
+            if (Option.isNone(reply)) return
+            yield* reconcile(remote, reply.value.snapshot, yield* Clock.currentTimeMillis)
           })
         case "Transition":
           return Effect.flatMap(
@@ -450,7 +461,17 @@ export const make = (
         if (down || remote.circuit.mode !== "normal") return Effect.succeed(true)
         const token = `${processToken}:${++tokens}`
         return Effect.flatMap(
-          command(evalAcquire(index, remote.key, remote.trialsKey, channel, settings.idleMillis, remote.circuit.id, token, settings.leaseMillis, policy.halfOpenMaxCalls)),
+          command(evalAcquire(
+            index,
+            remote.key,
+            remote.trialsKey,
+            channel,
+            settings.idleMillis,
+            remote.circuit.id,
+            token,
+            settings.leaseMillis,
+            policy.halfOpenMaxCalls
+          )),
           (raw) => {
             // Unreachable: the local circuit decides alone, as it would without Redis.
             if (Option.isNone(raw)) return Effect.succeed(true)
@@ -604,7 +625,8 @@ export const make = (
 
     const reporter = Effect.forever(Effect.flatMap(Queue.take(jobs), (job) => down ? skipJob(job) : runJob(job)))
 
-    // While Redis is down a transition is kept for the re-sync; a read or a trial report is dropped (the lease expires).
+    // While Redis is down a transition is kept for the re-sync; a read or a trial report is dropped (its lease
+    // expires).
     const skipJob = (job: Job): Effect.Effect<void> =>
       Effect.sync(() => {
         if (job._tag === "Transition") job.remote.unsent = job

@@ -483,7 +483,7 @@ const MessageSchema = Schema.fromJsonString(Schema.Struct({
 
 const decodeMessageStruct = Schema.decodeUnknownOption(MessageSchema)
 
-/** A transition announced on the domain's channel, or none when the message is not one our scripts publish. @internal */
+/** A transition announced on the domain's channel, or none when it is not a message our scripts publish. @internal */
 export const decodeMessage = (raw: string): Option.Option<{ readonly id: string; readonly snapshot: Snapshot }> =>
   Option.map(decodeMessageStruct(raw), (message) => ({
     id: message.id,

@@ -1,6 +1,7 @@
 // A child process of the multi-process Redis tests: one Redis-backed breaker, driven by JSON commands on stdin, one
 // JSON reply per command on stdout. Usage: node test/support/breakerWorker.ts <redis url> <prefix>
-//   {"op":"call","fail":true}  runs a call through circuit "shared" with a fallback: {"result":"primary"|"failed"|"fallback"}
+//   {"op":"call","fail":true}  runs a call through circuit "shared":
+//                              {"result":"primary"|"failed"|"fallback"} (fallback: the circuit rejected it)
 //   {"op":"hold"}              starts a call that runs until "release": {"result":"holding"} or {"result":"fallback"}
 //   {"op":"release","fail":false} ends the held call: {"result":"released"}
 //   {"op":"state"}             {"result":"Closed"|"Open"|"HalfOpen"}
@@ -58,7 +59,10 @@ const program = Effect.gen(function*() {
           held = gate
           const call = Effect.andThen(
             Deferred.succeed(started, undefined),
-            Effect.flatMap(Deferred.await(gate), (fails) => fails ? Effect.fail(new Boom()) : Effect.succeed("primary" as const))
+            Effect.flatMap(
+              Deferred.await(gate),
+              (fails) => fails ? Effect.fail(new Boom()) : Effect.succeed("primary" as const)
+            )
           )
           const fiber = yield* Effect.forkDetach(through(call))
           const first = yield* Effect.raceFirst(

@@ -77,7 +77,9 @@ export const startRedisServer = async (): Promise<RedisServer> => {
     child = started
     const deadline = Date.now() + 10_000
     while (Date.now() < deadline) {
-      if (started.exitCode !== null) throw new Error(`redis-server exited with code ${started.exitCode} on port ${port}`)
+      if (started.exitCode !== null) {
+        throw new Error(`redis-server exited with code ${started.exitCode} on port ${port}`)
+      }
       if (await ping(port)) return
       await sleep(20)
     }
