@@ -737,6 +737,77 @@ describe("FallbackChain", () => {
         assert.deepInclude(healthy, { "fallback.source": "ml_service", "fallback.is_fallback": false })
       })
     )
+
+    it.effect("the call's span is the parent of every provider's own spans and ends with the call", () =>
+      Effect.gen(function* () {
+        const spans: Array<Tracer.Span> = []
+        const tracer = Tracer.make({
+          span: (options) => {
+            const span = Tracer.nativeTracer.span(options)
+            spans.push(span)
+            return span
+          }
+        })
+        const traced = (name: string, effect: Effect.Effect<string, ConnectionError>) => () =>
+          Effect.withSpan(effect, name)
+        const chain = FallbackChain.make<string>("spans").pipe(
+          FallbackChain.add("slow", (input) =>
+            input === "down"
+              ? traced("slow.call", failAfter("5 millis", connectionLost))()
+              : traced("slow.call", answerAfter("5 millis", "fresh"))()
+          ),
+          FallbackChain.add("backup", traced("backup.call", Effect.succeed("backup")))
+        )
+        const outer = yield* Effect.makeSpan("outer")
+        for (const input of ["u1", "down"]) {
+          const exit = yield* runFor(
+            Effect.gen(function* () {
+              const result = yield* FallbackChain.execute(chain, input)
+              // the chain hands the caller's context back: its own span is no longer the parent
+              assert.strictEqual(yield* Effect.currentParentSpan, outer)
+              return result.source
+            }).pipe(Effect.withParentSpan(outer), Effect.withTracer(tracer)),
+            "10 millis"
+          )
+          assert.strictEqual(succeeded(exit), input === "u1" ? "slow" : "backup")
+        }
+        const byName = (name: string) => spans.filter((span) => span.name === name)
+        const [healthy, degraded] = byName("FallbackChain.spans")
+        const parentOf = (span: Tracer.Span) => (span.parent._tag === "Some" ? span.parent.value : undefined)
+        assert.strictEqual(parentOf(healthy), outer)
+        assert.strictEqual(parentOf(byName("slow.call")[0]), healthy)
+        assert.strictEqual(parentOf(byName("slow.call")[1]), degraded)
+        assert.strictEqual(parentOf(byName("backup.call")[0]), degraded)
+        for (const span of [healthy, degraded]) {
+          assert.strictEqual(span.status._tag, "Ended")
+          assert.isTrue(span.status._tag === "Ended" && Exit.isSuccess(span.status.exit))
+        }
+      })
+    )
+
+    it.effect("an interrupted call ends its span with the interruption", () =>
+      Effect.gen(function* () {
+        const spans: Array<Tracer.Span> = []
+        const tracer = Tracer.make({
+          span: (options) => {
+            const span = Tracer.nativeTracer.span(options)
+            spans.push(span)
+            return span
+          }
+        })
+        const chain = FallbackChain.make<string>("cut").pipe(
+          FallbackChain.add("slow", () => answerAfter("1 second", "late")),
+          FallbackChain.add("backup", () => Effect.succeed("backup"))
+        )
+        const fiber = yield* Effect.forkChild(FallbackChain.execute(chain, "u1").pipe(Effect.withTracer(tracer)))
+        yield* TestClock.adjust("10 millis")
+        yield* Fiber.interrupt(fiber)
+        assert.lengthOf(spans, 1)
+        const status = spans[0].status
+        assert.strictEqual(status._tag, "Ended")
+        assert.isTrue(status._tag === "Ended" && Exit.hasInterrupts(status.exit))
+      })
+    )
   })
 
   describe("bad settings", () => {

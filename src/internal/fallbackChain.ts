@@ -9,6 +9,7 @@ import type * as FallbackChain from "../FallbackChain.ts"
 import { ConcurrencyLimitExceeded, FallbackChainConfigError, ProviderTimeout } from "./fallbackChainErrors.ts"
 import { hedged } from "./fallbackChainHedged.ts"
 import { LastKnownGoodMemory } from "./fallbackChainMemory.ts"
+import { primaryFirst } from "./fallbackChainPrimary.ts"
 import type { Result } from "./fallbackChainRun.ts"
 import { SequentialRun } from "./fallbackChainSequential.ts"
 
@@ -405,7 +406,23 @@ const start = (
 
 // The span is the costliest part of a healthy call (about 1.5 us for Effect to create, parent and end it), so a
 // disabled tracer (`References.TracerEnabled`) skips it altogether rather than creating a no-op span.
+// A chain without budget or hedge starts with the lean primary path, which builds the engine only if the primary fails.
 const run = (
+  chain: FallbackChainImpl,
+  input: unknown,
+  settings: Settings
+): Effect.Effect<Result<unknown>, unknown, unknown> =>
+  settings.budget === undefined && settings.hedge === undefined && chain.providers.length > 0
+    ? Effect.withFiber((fiber) =>
+        fiber.cache.tracerEnabled
+          ? Effect.useSpan(chain.spanName, chain.spanOptions, (span) =>
+              primaryFirst(chain, input, settings, fiber, span)
+            )
+          : primaryFirst(chain, input, settings, fiber, undefined)
+      )
+    : runEngine(chain, input, settings)
+
+const runEngine = (
   chain: FallbackChainImpl,
   input: unknown,
   settings: Settings

@@ -78,7 +78,8 @@ export interface Classified {
   readonly error: unknown
 }
 
-const noFailures: ReadonlyArray<ProviderFailure> = []
+/** @internal */
+export const noFailures: ReadonlyArray<ProviderFailure> = []
 
 const nanosToDuration = (nanos: number): Duration.Duration => Duration.millis(nanos / 1e6)
 
@@ -108,7 +109,8 @@ export abstract class Run {
     input: unknown,
     settings: Settings,
     fiber: FiberNs.Fiber<unknown, unknown>,
-    span: Tracer.Span | undefined
+    span: Tracer.Span | undefined,
+    startedAt?: number
   ) {
     this.chain = chain
     this.input = input
@@ -116,7 +118,7 @@ export abstract class Run {
     this.fiber = fiber
     this.span = span
     this.clock = fiber.getRef(Clock.Clock)
-    this.startedAt = this.now()
+    this.startedAt = startedAt ?? this.now()
     this.deadline = this.startedAt + settings.budgetNanos
   }
 
@@ -139,11 +141,7 @@ export abstract class Run {
   /** The provider's call, wrapped with its timeout, circuit, concurrency limit and share of the budget. */
   attempt(provider: ProviderDef, share: number, now: number): Effect.Effect<unknown, unknown, unknown> {
     if (provider.memory !== undefined) return this.recall(provider, provider.memory, now)
-    let effect = provider.run(this.input)
-    if (provider.timeoutOptions !== undefined) effect = Effect.timeoutOrElse(effect, provider.timeoutOptions)
-    if (provider.breaker !== undefined) {
-      effect = Context.getUnsafe(this.fiber.context, provider.breaker.key).protect(provider.breaker.circuit)(effect)
-    }
+    let effect = guarded(provider, this.input, this.fiber)
     if (share !== Infinity) {
       const timeout = nanosToDuration(share)
       const chain = this.chain.name
@@ -261,15 +259,10 @@ export abstract class Run {
       value = remembered.value
       staleness = nanosToDuration(now - remembered.at)
     } else if (provider.index === 0) {
-      const memories = this.chain.memories
-      for (let i = 0; i < memories.length; i++) memories[i].remember(this.input, value, now)
+      remember(this.chain, this.input, value, now)
     }
     const latency = now - attemptStartedAt
-    provider.latency.updateUnsafe(latency / 1e9, context)
-    if (this.span !== undefined) {
-      this.span.attribute("fallback.source", provider.name)
-      this.span.attribute("fallback.is_fallback", provider.index > 0)
-    }
+    observeAnswer(provider, latency, context, this.span)
     const failures = this.failures === undefined ? noFailures : this.failures.sort(byIndex)
     const result = new Result(value, provider, latency, now - this.startedAt, failures, staleness)
     if (provider.index === 0) return Effect.succeed(result)
@@ -299,6 +292,53 @@ export abstract class Run {
       Effect.fail(error)
     )
   }
+}
+
+/**
+ * The primary answered: every last-known-good of the chain remembers the value.
+ *
+ * @internal
+ */
+export const remember = (chain: FallbackChainImpl, input: unknown, value: unknown, now: number): void => {
+  const memories = chain.memories
+  for (let i = 0; i < memories.length; i++) memories[i].remember(input, value, now)
+}
+
+/**
+ * What every answer records: the provider's latency histogram and the call's span attributes.
+ *
+ * @internal
+ */
+export const observeAnswer = (
+  provider: ProviderDef,
+  latencyNanos: number,
+  context: Context.Context<never>,
+  span: Tracer.Span | undefined
+): void => {
+  provider.latency.updateUnsafe(latencyNanos / 1e9, context)
+  if (span !== undefined) {
+    span.attribute("fallback.source", provider.name)
+    span.attribute("fallback.is_fallback", provider.index > 0)
+  }
+}
+
+/**
+ * The call of a provider that is not a last-known-good, with its own timeout, circuit and concurrency limit (the
+ * chain's budget share is the engine's business).
+ *
+ * @internal
+ */
+export const guarded = (
+  provider: ProviderDef,
+  input: unknown,
+  fiber: FiberNs.Fiber<unknown, unknown>
+): Effect.Effect<unknown, unknown, unknown> => {
+  let effect = provider.run(input)
+  if (provider.timeoutOptions !== undefined) effect = Effect.timeoutOrElse(effect, provider.timeoutOptions)
+  if (provider.breaker !== undefined) {
+    effect = Context.getUnsafe(fiber.context, provider.breaker.key).protect(provider.breaker.circuit)(effect)
+  }
+  return effect
 }
 
 const isCircuitOpen = (error: unknown, circuit: string): boolean =>

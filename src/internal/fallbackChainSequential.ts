@@ -19,20 +19,29 @@ export class SequentialRun extends Run {
     input: unknown,
     settings: Settings,
     fiber: Fiber.Fiber<unknown, unknown>,
-    span: Tracer.Span | undefined
+    span: Tracer.Span | undefined,
+    startedAt?: number
   ) {
-    super(chain, input, settings, fiber, span)
+    super(chain, input, settings, fiber, span, startedAt)
   }
 
   readonly onSuccess = (value: unknown): Effect.Effect<Result<unknown>> =>
     this.answer(this.chain.providers[this.current], value, this.attemptStartedAt)
 
-  readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<Result<unknown>, unknown, unknown> => {
-    const provider = this.chain.providers[this.current]
+  readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<Result<unknown>, unknown, unknown> =>
+    this.failed(this.current, cause, this.attemptStartedAt)
+
+  /** Provider `index`, started at `attemptStartedAt`, failed: the chain goes on after it, or stops with the cause. */
+  failed(
+    index: number,
+    cause: Cause.Cause<unknown>,
+    attemptStartedAt: number
+  ): Effect.Effect<Result<unknown>, unknown, unknown> {
+    const provider = this.chain.providers[index]
     const classified = this.classify(provider, cause)
     if (classified === undefined) return Effect.failCause(cause)
-    return Effect.flatMap(this.recordFailure(provider, classified, this.now() - this.attemptStartedAt), () =>
-      this.from(this.current + 1, this.now())
+    return Effect.flatMap(this.recordFailure(provider, classified, this.now() - attemptStartedAt), () =>
+      this.from(index + 1, this.now())
     )
   }
 
