@@ -66,7 +66,8 @@ const fallBack = (
 /**
  * Waits for an asynchronous primary. The span becomes the parent of the primary's own spans by switching the fiber's
  * context directly and switching it back in the continuation, which sees every exit (interruption included): one
- * frame instead of the two (and a fiber step) of `Effect.provideService`.
+ * frame instead of the two of `Effect.provideService`. The switch happens in a step after the continuation is on the
+ * stack, so an interruption at the scheduler's yield point between the two cannot leave the span in the context.
  */
 class PendingPrimary {
   readonly chain: FallbackChainImpl
@@ -77,6 +78,7 @@ class PendingPrimary {
   readonly clock: ClockNs.Clock
   readonly startedAt: number
   readonly outerContext: Context.Context<never>
+  attempt: Effect.Effect<unknown, unknown, unknown> = Effect.void
 
   constructor(
     chain: FallbackChainImpl,
@@ -98,8 +100,14 @@ class PendingPrimary {
   }
 
   await(effect: Effect.Effect<unknown, unknown, unknown>): Effect.Effect<Result<unknown>, unknown, unknown> {
-    if (this.span !== undefined) this.fiber.setContext(Context.add(this.outerContext, Tracer.ParentSpan, this.span))
-    return Effect.matchCauseEffect(effect, this)
+    if (this.span === undefined) return Effect.matchCauseEffect(effect, this)
+    this.attempt = effect
+    return Effect.matchCauseEffect(Effect.withFiber(this.enterSpan), this)
+  }
+
+  readonly enterSpan = (fiber: Fiber.Fiber<unknown, unknown>): Effect.Effect<unknown, unknown, unknown> => {
+    fiber.setContext(Context.add(this.outerContext, Tracer.ParentSpan, this.span as Tracer.Span))
+    return this.attempt
   }
 
   readonly onSuccess = (value: unknown): Effect.Effect<Result<unknown>> => {
