@@ -11,8 +11,7 @@
  * `successThreshold` successes or one counted failure, not by a rate over the permitted calls; a breaker never
  * queues a caller), the port pins our behaviour and the comment says what the original expects.
  *
- * The last block pins the bugs the model test (CircuitBreaker.model.test.ts) found: fixed ones as regressions, and
- * those still open in files other than the state machine as `it.effect.fails` (flip to `it.effect` once fixed).
+ * The last block pins, as regressions, the bugs the model test (CircuitBreaker.model.test.ts) found.
  */
 import { assert, describe, it } from "@effect/vitest"
 import {
@@ -982,7 +981,7 @@ describe("ports of the effect/persistence CircuitBreaker JSDoc examples", () => 
 // ---------------------------------------------------------------------------------------------------------------
 
 describe("bugs found by the model test", () => {
-  describe("fixed", () => {
+  describe("fixed in the state machine and the glue", () => {
     // e05ed26: the reopening of a HalfOpen that outlived halfOpenTimeout waited for someone to touch the circuit.
     it.effect("a lone trial that outlives halfOpenTimeout cannot close the circuit: it reopened at the deadline", () =>
       Effect.gen(function* () {
@@ -1064,8 +1063,8 @@ describe("bugs found by the model test", () => {
     )
   })
 
-  describe("open, in src/internal/circuitBreaker.ts and src/internal/circuitBreakerPolicy.ts", () => {
-    // guardedCall wraps the trial in Effect.timeoutOrElse outside `restore`, so the race runs uninterruptibly.
+  describe("fixed in the breaker's glue and policy (bb7f6dd)", () => {
+    // guardedCall wrapped the trial in Effect.timeoutOrElse outside `restore`, so the race ran uninterruptibly.
     it.effect("with onTimeout interrupt, interrupting the caller of a trial does not wait for the timeout", () =>
       Effect.gen(function* () {
         const breaker = yield* CircuitBreaker.make("open-bugs", {
@@ -1086,7 +1085,7 @@ describe("bugs found by the model test", () => {
       })
     )
 
-    // settle records an untimed success at `now = 0`, so a failure rate that trips on a success opens at epoch 0.
+    // settle recorded an untimed success at `now = 0`, so a failure rate that tripped on a success opened at epoch 0.
     it.effect("a count-window failure rate that trips on a success opens the circuit now, not at epoch 0", () =>
       Effect.gen(function* () {
         yield* TestClock.adjust("1 hour")
@@ -1103,41 +1102,39 @@ describe("bugs found by the model test", () => {
       })
     )
 
-    // Each trial gets its own timer from its own start instead of the deadline shared by the trials in flight.
-    it.effect(
-      "with onTimeout interrupt, every trial in flight is cut off at the shared halfOpenTimeout deadline",
-      () =>
-        Effect.gen(function* () {
-          const breaker = yield* CircuitBreaker.make("open-bugs", {
-            failureThreshold: 1,
-            resetTimeout: "1 second",
-            halfOpenMaxCalls: 2,
-            halfOpenTimeout: { duration: "100 millis", onTimeout: "interrupt" }
-          })
-          yield* fail(breaker)
-          yield* TestClock.adjust("1 second")
-          const first = yield* Effect.never.pipe(
-            breaker.protect(ID),
-            Effect.exit,
-            Effect.forkChild({ startImmediately: true })
-          )
-          yield* TestClock.adjust("50 millis")
-          const second = yield* Effect.sleep("80 millis").pipe(
-            Effect.as("late"),
-            breaker.protect(ID),
-            Effect.exit,
-            Effect.forkChild({ startImmediately: true })
-          )
-          yield* TestClock.adjust("50 millis")
-          assertRejected(yield* Fiber.join(first), "Open")
-          const cutOff = second.pollUnsafe()
-          yield* TestClock.adjust("30 millis")
-          assert.isDefined(cutOff, "the second trial did not decide within the deadline either")
-          assertRejected(yield* Fiber.join(second), "Open")
+    // Each trial got its own timer from its own start instead of the deadline shared by the trials in flight.
+    it.effect("with onTimeout interrupt, every trial in flight is cut off at the shared halfOpenTimeout deadline", () =>
+      Effect.gen(function* () {
+        const breaker = yield* CircuitBreaker.make("open-bugs", {
+          failureThreshold: 1,
+          resetTimeout: "1 second",
+          halfOpenMaxCalls: 2,
+          halfOpenTimeout: { duration: "100 millis", onTimeout: "interrupt" }
         })
+        yield* fail(breaker)
+        yield* TestClock.adjust("1 second")
+        const first = yield* Effect.never.pipe(
+          breaker.protect(ID),
+          Effect.exit,
+          Effect.forkChild({ startImmediately: true })
+        )
+        yield* TestClock.adjust("50 millis")
+        const second = yield* Effect.sleep("80 millis").pipe(
+          Effect.as("late"),
+          breaker.protect(ID),
+          Effect.exit,
+          Effect.forkChild({ startImmediately: true })
+        )
+        yield* TestClock.adjust("50 millis")
+        assertRejected(yield* Fiber.join(first), "Open")
+        const cutOff = second.pollUnsafe()
+        yield* TestClock.adjust("30 millis")
+        assert.isDefined(cutOff, "the second trial did not decide within the deadline either")
+        assertRejected(yield* Fiber.join(second), "Open")
+      })
     )
 
-    // resilience4j caps minimumNumberOfCalls at the size of a count window; ours never trips with such settings.
+    // resilience4j caps minimumNumberOfCalls at the size of a count window; ours never tripped with such settings.
     it.effect("a count window smaller than minimumCalls trips once it is full of failures", () =>
       Effect.gen(function* () {
         const breaker = yield* CircuitBreaker.make("open-bugs", {
