@@ -1,4 +1,5 @@
 import { Data, Duration } from "effect"
+import { StacklessTaggedError } from "./stacklessError.ts"
 
 /** @internal */
 export type FailureReason = "failed" | "timedOut" | "rejected" | "skipped"
@@ -73,25 +74,13 @@ const formatLatency = (duration: Duration.Duration): string => {
 }
 
 /** @internal */
-export class AllFallbacksExhausted extends Data.TaggedError("AllFallbacksExhausted")<{
+export class AllFallbacksExhausted extends StacklessTaggedError("AllFallbacksExhausted")<{
   readonly chain: string
   readonly failures: ReadonlyArray<ProviderFailure>
   readonly budget: Duration.Duration | undefined
   readonly budgetExhausted: boolean
   readonly elapsed: Duration.Duration
 }> {
-  constructor(args: {
-    readonly chain: string
-    readonly failures: ReadonlyArray<ProviderFailure>
-    readonly budget: Duration.Duration | undefined
-    readonly budgetExhausted: boolean
-    readonly elapsed: Duration.Duration
-  }) {
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
-    super(args)
-    Error.stackTraceLimit = limit
-  }
   override get message(): string {
     const head =
       this.failures.length === 0
@@ -104,23 +93,12 @@ export class AllFallbacksExhausted extends Data.TaggedError("AllFallbacksExhaust
 }
 
 /** @internal */
-export class ProviderTimeout extends Data.TaggedError("ProviderTimeout")<{
+export class ProviderTimeout extends StacklessTaggedError("ProviderTimeout")<{
   readonly chain: string
   readonly source: string
   readonly timeout: Duration.Duration
   readonly cause: "timeout" | "budget"
 }> {
-  constructor(args: {
-    readonly chain: string
-    readonly source: string
-    readonly timeout: Duration.Duration
-    readonly cause: "timeout" | "budget"
-  }) {
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
-    super(args)
-    Error.stackTraceLimit = limit
-  }
   override get message(): string {
     const limit = this.cause === "budget" ? "its share of the time budget" : "its timeout"
     return `provider "${this.source}" of chain "${this.chain}" did not answer within ${limit} (${Duration.format(
@@ -130,24 +108,18 @@ export class ProviderTimeout extends Data.TaggedError("ProviderTimeout")<{
 }
 
 /** @internal */
-export class ConcurrencyLimitExceeded extends Data.TaggedError("ConcurrencyLimitExceeded")<{
+export class ConcurrencyLimitExceeded extends StacklessTaggedError("ConcurrencyLimitExceeded")<{
   readonly chain: string
   readonly source: string
   readonly limit: number
 }> {
-  constructor(args: { readonly chain: string; readonly source: string; readonly limit: number }) {
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
-    super(args)
-    Error.stackTraceLimit = limit
-  }
   override get message(): string {
     return `provider "${this.source}" of chain "${this.chain}" already runs ${this.limit} calls, its concurrency limit`
   }
 }
 
 /** @internal */
-export class LastKnownGoodUnavailable extends Data.TaggedError("LastKnownGoodUnavailable")<{
+export class LastKnownGoodUnavailable extends StacklessTaggedError("LastKnownGoodUnavailable")<{
   readonly chain: string
   readonly source: string
   readonly key: string
@@ -155,19 +127,6 @@ export class LastKnownGoodUnavailable extends Data.TaggedError("LastKnownGoodUna
   readonly staleness: Duration.Duration | undefined
   readonly maxStaleness: Duration.Duration
 }> {
-  constructor(args: {
-    readonly chain: string
-    readonly source: string
-    readonly key: string
-    readonly reason: "missing" | "tooStale"
-    readonly staleness: Duration.Duration | undefined
-    readonly maxStaleness: Duration.Duration
-  }) {
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
-    super(args)
-    Error.stackTraceLimit = limit
-  }
   override get message(): string {
     return this.reason === "missing" || this.staleness === undefined
       ? `no remembered value for key "${this.key}"`
