@@ -197,6 +197,8 @@ export class Circuit {
   }
 
   forceOpen(now: number): void {
+    // Whatever time changed before this moment happened first, whether or not anyone looked.
+    if (this.state !== "Closed") this.refresh(now)
     this.forced = true
     if (this.state === "Open") {
       this.openUntil = Number.POSITIVE_INFINITY
@@ -208,12 +210,14 @@ export class Circuit {
   }
 
   forceClose(now: number): void {
+    if (this.state !== "Closed") this.refresh(now)
     this.forced = false
     if (this.state !== "Closed") this.toClosed(now, "manualClose")
     else this.clearCounts()
   }
 
   reset(now: number): void {
+    if (this.state !== "Closed") this.refresh(now)
     const from = this.state
     this.forced = false
     this.openings = 0
