@@ -1042,6 +1042,34 @@ describe("bugs found by the model test", () => {
       })
     )
 
+    // b872a24: open, close and reset acted on the state as last seen, not as time had made it.
+    it.effect("close() on a circuit whose HalfOpen timed out unseen counts the reopening in the backoff", () =>
+      Effect.gen(function* () {
+        const breaker = yield* CircuitBreaker.make("fixed", {
+          failureThreshold: 1,
+          resetTimeout: Schedule.exponential("1 second"),
+          halfOpenTimeout: "100 millis"
+        })
+        const transitions = yield* recordTransitions(breaker)
+        yield* fail(breaker)
+        yield* TestClock.adjust("1 second")
+        yield* hold(breaker)
+        yield* TestClock.adjust("200 millis")
+        yield* breaker.close(ID)
+        yield* fail(breaker)
+        const stats = yield* breaker.stats(ID)
+        assert.strictEqual(stats.openings, 3, "the trip, the timed-out HalfOpen, the trip after close()")
+        assert.strictEqual(Duration.toMillis(stats.retryAfter!), 4_000)
+        assert.deepStrictEqual(yield* transitions, [
+          "Closed -> Open (failureThreshold)",
+          "Open -> HalfOpen (resetTimeout)",
+          "HalfOpen -> Open (halfOpenTimeout)",
+          "Open -> Closed (manualClose)",
+          "Closed -> Open (failureThreshold)"
+        ])
+      })
+    )
+
     // 9e56aef: guardedCall reported an Unrecorded admission's shadow rejection twice.
     it.effect("in metricsOnly a would-be rejection is reported once", () =>
       Effect.gen(function* () {
