@@ -367,11 +367,15 @@ const makeBreaker = (
   const trialTimedOut = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, generation: number) =>
     Effect.suspend(() => {
       const now = nowOf(fiber)
-      entry.circuit.record(generation, true, Verdict.Failure, false, now, undefined)
+      const circuit = entry.circuit
+      circuit.record(generation, true, Verdict.Failure, false, now, undefined)
       entry.sync?.recorded(generation, true, Verdict.Failure, false)
-      entry.instruments.outcome("failure", false)
-      publishEvent(entry, "failure", false, 0, now)
-      const error = makeCircuitOpenError(domain, entry.circuit.id, "Open", entry.circuit.retryAfterMillis(now))
+      if (circuit.mode !== "disabled") {
+        entry.instruments.outcome("failure", false)
+        publishEvent(entry, "failure", false, 0, now)
+      }
+      // The trial's own timeout reopened the circuit (when nothing else moved it on meanwhile): the caller is told so.
+      const error = makeCircuitOpenError(domain, circuit.id, "Open", circuit.retryAfterMillis(now))
       trialTimeouts.add(error)
       const logs = flush(entry, fiber)
       return logs === undefined ? Effect.fail(error) : Effect.andThen(logs, Effect.fail(error))
