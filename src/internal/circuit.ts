@@ -143,6 +143,12 @@ export class Circuit {
     }
   }
 
+  /** `record` of a success admitted in the current Closed generation, for a circuit without a rate window. */
+  recordClosedSuccess(): void {
+    this.successes++
+    this.consecutiveFailures = 0
+  }
+
   record(generation: number, trial: boolean, verdict: Verdict, slow: boolean, now: number, error: unknown): void {
     // Time may have moved the circuit on since the last touch: a trial that outlived the HalfOpen timeout is fenced.
     if (this.state !== "Closed") this.refresh(now)

@@ -388,8 +388,9 @@ const makeBreaker = (
   }
 
   /** A success needs no classification: no `isFailure`, no window, no distributed layer to tell. */
+  /** A success that needs no classification (no `isFailure`) and feeds no window: it can trip nothing. */
   const plainSuccess = (entry: Entry): boolean =>
-    policy.isFailureValue === undefined && entry.circuit.window === undefined && entry.sync === undefined
+    policy.isFailureValue === undefined && entry.circuit.window === undefined
 
   const protect = (id: string) => {
     const entry = entryFor(id)
@@ -412,8 +413,9 @@ const makeBreaker = (
         if (Exit.isExit(self)) {
           const exit = self as Exit.Exit<A, E>
           if (exit._tag === "Success" && plainSuccess(entry)) {
-            // The common case, kept to what it changes: a success in Closed can trip nothing.
-            circuit.record(circuit.generation, false, Verdict.Success, false, 0, undefined)
+            // The common case, kept to what it changes.
+            circuit.recordClosedSuccess()
+            if (entry.sync !== undefined) entry.sync.recorded(circuit.generation, false, Verdict.Success, false)
             entry.instruments.tallies.success++
             annotate(fiber, circuit, "success")
             if (eventSubscribers > 0) publishEvent(entry, "success", false, 0, nowOf(fiber))
