@@ -303,7 +303,20 @@ const makeBreaker = (
     timed: boolean
   ): Effect.Effect<A, E, R> => {
     const generation = entry.circuit.generation
-    return Effect.onExitPrimitive(self, (exit) => settle(entry, fiber, generation, false, start, timed, exit))
+    // Not a trial, so nothing must be given back on interruption: a plain continuation is enough (`onExit` would
+    // also toggle interruptibility around the finalizer, several steps more per call).
+    return Effect.matchCauseEffect(self, {
+      onSuccess: (value) => {
+        const exit = Exit.succeed(value)
+        const logs = settle(entry, fiber, generation, false, start, timed, exit)
+        return logs === undefined ? exit : Effect.andThen(logs, exit)
+      },
+      onFailure: (cause) => {
+        const exit = Exit.failCause(cause)
+        const logs = settle(entry, fiber, generation, false, start, timed, exit)
+        return logs === undefined ? exit : Effect.andThen(logs, exit)
+      }
+    })
   }
 
   const withPendingLogs = <A, E, R>(
