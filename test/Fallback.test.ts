@@ -1,7 +1,8 @@
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Cause, Data, Effect, Exit, Fiber, Layer, Logger, References, Stream, Tracer } from "effect"
+import { Cause, Data, Effect, Exit, Fiber, Layer, References, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker, Fallback } from "effect-fallback"
+import { captureLogs, captureSpans } from "./support/capture.ts"
 import { expectTypeOf } from "vitest"
 
 class ConnectionError extends Data.TaggedError("ConnectionError")<{ readonly reason: string }> {}
@@ -23,37 +24,7 @@ const counted = <A, E>(effect: Effect.Effect<A, E>) => {
   return { runs, effect: Effect.andThen(Effect.sync(() => runs.count++), effect) }
 }
 
-interface CapturedLog {
-  readonly level: string
-  readonly message: ReadonlyArray<unknown>
-  readonly cause: Cause.Cause<unknown>
-  readonly annotations: Readonly<Record<string, unknown>>
-}
 
-const captureLogs = () => {
-  const logs: Array<CapturedLog> = []
-  const logger = Logger.make(({ cause, fiber, logLevel, message }) => {
-    logs.push({
-      level: logLevel,
-      message: message as ReadonlyArray<unknown>,
-      cause,
-      annotations: { ...fiber.getRef(References.CurrentLogAnnotations) }
-    })
-  })
-  return { logs, layer: Logger.layer([logger]) }
-}
-
-const captureSpans = () => {
-  const spans: Array<Tracer.Span> = []
-  const tracer = Tracer.make({
-    span: (options) => {
-      const span = Tracer.nativeTracer.span(options)
-      spans.push(span)
-      return span
-    }
-  })
-  return { spans, tracer }
-}
 
 describe("Fallback.orElse", () => {
   describe("calling conventions", () => {

@@ -1,7 +1,8 @@
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Data, Duration, Effect, Exit, Fiber, Logger, Metric, References, Tracer } from "effect"
+import { Cause, Context, Data, Duration, Effect, Exit, Fiber, Metric, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker, FallbackChain } from "effect-fallback"
+import { captureLogs, captureSpans } from "./support/capture.ts"
 import { expectTypeOf } from "vitest"
 
 class ConnectionError extends Data.TaggedError("ConnectionError")<{ readonly reason: string }> {}
@@ -50,17 +51,6 @@ const failedWith = <A, E>(exit: Exit.Exit<A, E>): E => {
 
 const millis = (duration: Duration.Duration) => Duration.toMillis(duration)
 
-const captureLogs = () => {
-  const logs: Array<{ level: string; message: string; annotations: Record<string, unknown> }> = []
-  const logger = Logger.make(({ fiber, logLevel, message }) => {
-    logs.push({
-      level: logLevel,
-      message: (message as ReadonlyArray<unknown>).join(" "),
-      annotations: { ...fiber.getRef(References.CurrentLogAnnotations) }
-    })
-  })
-  return { logs, layer: Logger.layer([logger]) }
-}
 
 const withFreshMetrics = Effect.provideService(Metric.MetricRegistry, new Map())
 
@@ -686,7 +676,7 @@ describe("FallbackChain", () => {
         const { layer, logs } = captureLogs()
         yield* FallbackChain.execute(makeChain(), "down").pipe(Effect.provide(layer))
         assert.deepStrictEqual(
-          logs.map((log) => [log.level, log.message]),
+          logs.map((log) => [log.level, log.text]),
           [
             ["Warn", `provider "ml_service" of chain "recs" failed: ConnectionError {"reason":"connection lost"}`],
             ["Warn", `fallback activated in chain "recs": ml_service -> static`]
@@ -707,20 +697,13 @@ describe("FallbackChain", () => {
         yield* Effect.flip(FallbackChain.execute(makeChain(), "nothing").pipe(Effect.provide(layer)))
         const last = logs[logs.length - 1]
         assert.strictEqual(last.level, "Error")
-        expect(last.message).toMatch(/ml_service failed .*; static failed .*Timeout/)
+        expect(last.text).toMatch(/ml_service failed .*; static failed .*Timeout/)
       })
     )
 
     it.effect("one span per call carries the chain, the source and whether it was a fallback", () =>
       Effect.gen(function* () {
-        const spans: Array<Tracer.Span> = []
-        const tracer = Tracer.make({
-          span: (options) => {
-            const span = Tracer.nativeTracer.span(options)
-            spans.push(span)
-            return span
-          }
-        })
+        const { spans, tracer } = captureSpans()
         const chain = makeChain()
         yield* FallbackChain.execute(chain, "down").pipe(Effect.withTracer(tracer))
         yield* runFor(FallbackChain.execute(chain, "u1").pipe(Effect.withTracer(tracer)), "20 millis")
@@ -740,14 +723,7 @@ describe("FallbackChain", () => {
 
     it.effect("the call's span is the parent of every provider's own spans and ends with the call", () =>
       Effect.gen(function* () {
-        const spans: Array<Tracer.Span> = []
-        const tracer = Tracer.make({
-          span: (options) => {
-            const span = Tracer.nativeTracer.span(options)
-            spans.push(span)
-            return span
-          }
-        })
+        const { spans, tracer } = captureSpans()
         const traced = (name: string, effect: Effect.Effect<string, ConnectionError>) => () =>
           Effect.withSpan(effect, name)
         const chain = FallbackChain.make<string>("spans").pipe(
@@ -787,14 +763,7 @@ describe("FallbackChain", () => {
 
     it.effect("an interrupted call ends its span with the interruption", () =>
       Effect.gen(function* () {
-        const spans: Array<Tracer.Span> = []
-        const tracer = Tracer.make({
-          span: (options) => {
-            const span = Tracer.nativeTracer.span(options)
-            spans.push(span)
-            return span
-          }
-        })
+        const { spans, tracer } = captureSpans()
         const chain = FallbackChain.make<string>("cut").pipe(
           FallbackChain.add("slow", () => answerAfter("1 second", "late")),
           FallbackChain.add("backup", () => Effect.succeed("backup"))

@@ -6,6 +6,7 @@ import { PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
 import { createServer } from "node:http"
 import { CircuitBreaker } from "effect-fallback"
+import { captureSpans } from "./support/capture.ts"
 
 class Boom extends Data.TaggedError("Boom")<{}> {}
 
@@ -191,14 +192,7 @@ describe("PrometheusMetrics", () => {
   describe("spans", () => {
     it.effect("protect annotates the current span with domain, id, state after the call, and outcome", () =>
       Effect.gen(function*() {
-        const spans: Array<Tracer.Span> = []
-        const tracer = Tracer.make({
-          span: (options) => {
-            const span = Tracer.nativeTracer.span(options)
-            spans.push(span)
-            return span
-          }
-        })
+        const { spans, tracer } = captureSpans()
         const accounts = yield* Accounts
         const traced = <A, E>(name: string, call: Effect.Effect<A, E>) =>
           Effect.exit(call.pipe(accounts.protect("GetAccount"), Effect.withSpan(name)))
