@@ -15,7 +15,7 @@ const millis = Number(millisArg)
 const redis = NodeRedis.layer({ url, disableOfflineQueue: true })
 const step = Effect.sync(() => 1)
 
-const makeCall = Effect.gen(function*() {
+const makeCall = Effect.gen(function* () {
   const scope = yield* Scope.make()
   if (kind === "effect") {
     const context = yield* Layer.buildWithScope(
@@ -37,9 +37,11 @@ const makeCall = Effect.gen(function*() {
 
 const call = await Effect.runPromise(makeCall)
 const batch = (n: number) =>
-  Effect.runPromise(Effect.gen(function*() {
-    for (let i = 0; i < n; i++) yield* call
-  }))
+  Effect.runPromise(
+    Effect.gen(function* () {
+      for (let i = 0; i < n; i++) yield* call
+    })
+  )
 await batch(2_000)
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`)
 await once(process.stdin, "data")

@@ -105,7 +105,7 @@ const targets: ReadonlyArray<Target> = [
   }
 ]
 
-const inverse = (ratio: number | undefined) => ratio === undefined ? undefined : 1 / ratio
+const inverse = (ratio: number | undefined) => (ratio === undefined ? undefined : 1 / ratio)
 
 const callSuite = async (): Promise<Suite> => {
   const ours = await build(CircuitBreaker.layer(BenchBreaker, { failureThreshold: 5, resetTimeout: "60 seconds" }))
@@ -143,13 +143,30 @@ const callSuite = async (): Promise<Suite> => {
 
   // Each Open row must really take the rejection path: a primary answering 0 can only turn into 1 through it.
   const zero = Effect.succeed(0)
-  await expect("our Open circuit", zero.pipe(breaker.protect("open"), Effect.catchTag("CircuitOpenError", () => Effect.succeed(1))), 1)
   await expect(
-    "our Open circuit through Fallback.orElse",
-    Effect.provideContext(zero.pipe(Fallback.orElse(Effect.succeed(1), { breaker: BenchBreaker, id: "open" })), ours.context),
+    "our Open circuit",
+    zero.pipe(
+      breaker.protect("open"),
+      Effect.catchTag("CircuitOpenError", () => Effect.succeed(1))
+    ),
     1
   )
-  await expect("built-in Open circuit", zero.pipe(builtinBreaker.execute({ key: "open" }), Effect.catch(() => Effect.succeed(1))), 1)
+  await expect(
+    "our Open circuit through Fallback.orElse",
+    Effect.provideContext(
+      zero.pipe(Fallback.orElse(Effect.succeed(1), { breaker: BenchBreaker, id: "open" })),
+      ours.context
+    ),
+    1
+  )
+  await expect(
+    "built-in Open circuit",
+    zero.pipe(
+      builtinBreaker.execute({ key: "open" }),
+      Effect.catch(() => Effect.succeed(1))
+    ),
+    1
+  )
 
   return {
     name: CALLS,
@@ -160,9 +177,10 @@ const callSuite = async (): Promise<Suite> => {
       effectLoop(names.bare, step),
       effectLoop(names.protectClosed, protectClosed),
       effectProgram(names.protectPiped, (n) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           for (let i = 0; i < n; i++) yield* Effect.succeed(i).pipe(breaker.protect("closed"))
-        })),
+        })
+      ),
       effectLoop(names.sync, syncStep),
       effectLoop(names.protectSync, syncStep.pipe(breaker.protect("closed"))),
       effectLoop(names.orElse, orElse),
@@ -218,7 +236,7 @@ export const memory: ReadonlyArray<MemoryProbe> = [
       const ours = await build(CircuitBreaker.layer(BenchBreaker))
       const breaker = Context.get(ours.context, BenchBreaker)
       const step = Effect.succeed(1)
-      const fill = Effect.gen(function*() {
+      const fill = Effect.gen(function* () {
         for (let i = 0; i < count; i++) yield* step.pipe(breaker.protect(`circuit-${i}`))
       })
       return { fill: () => Effect.runPromise(fill), release: ours.close }

@@ -47,7 +47,9 @@ export interface MemoryProbe {
   readonly name: string
   /** How many things a full run adds; BENCH_QUICK caps it. */
   readonly count: number
-  readonly prepare: (count: number) => Promise<{ readonly fill: () => Promise<void>; readonly release: () => Promise<void> }>
+  readonly prepare: (
+    count: number
+  ) => Promise<{ readonly fill: () => Promise<void>; readonly release: () => Promise<void> }>
 }
 
 /** Lookups into the measurements of the whole run, for targets. */
@@ -96,10 +98,14 @@ export const effectLoop: {
   (name: string, step: Effect.Effect<unknown, unknown, never>): Case
   <R>(name: string, step: Effect.Effect<unknown, unknown, R>, context: Context.Context<R>): Case
 } = <R>(name: string, step: Effect.Effect<unknown, unknown, R>, context?: Context.Context<R>): Case =>
-  effectProgram(name, (n) =>
-    Effect.gen(function*() {
-      for (let i = 0; i < n; i++) yield* step
-    }), context)
+  effectProgram(
+    name,
+    (n) =>
+      Effect.gen(function* () {
+        for (let i = 0; i < n; i++) yield* step
+      }),
+    context
+  )
 
 /** A row whose program for `n` operations is built by `program`, run with `Effect.runPromise`. */
 export const effectProgram = <R>(
@@ -109,9 +115,10 @@ export const effectProgram = <R>(
 ): Case => ({
   name,
   make: (n) => {
-    const built = context === undefined
-      ? program(n) as Effect.Effect<unknown, unknown>
-      : Effect.provideContext(program(n), context)
+    const built =
+      context === undefined
+        ? (program(n) as Effect.Effect<unknown, unknown>)
+        : Effect.provideContext(program(n), context)
     return () => Effect.runPromise(built)
   }
 })
@@ -130,10 +137,14 @@ export const streamDrain = <R>(
   stream: Stream.Stream<unknown, unknown, R>,
   context?: Context.Context<R>
 ): Case =>
-  effectProgram(name, (n) =>
-    Effect.gen(function*() {
-      for (let i = 0; i < n; i++) yield* Stream.runDrain(stream)
-    }), context)
+  effectProgram(
+    name,
+    (n) =>
+      Effect.gen(function* () {
+        for (let i = 0; i < n; i++) yield* Stream.runDrain(stream)
+      }),
+    context
+  )
 
 // ---------------------------------------------------------------------------------------------------------------
 // Measuring
@@ -159,7 +170,7 @@ interface Row {
   error: string | undefined
 }
 
-const describe = (error: unknown): string => error instanceof Error ? error.message : String(error)
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
  * Finds the operation count whose run takes about `millis`: grows `n` until a run lasts a few milliseconds, then
@@ -173,7 +184,7 @@ const calibrate = async (row: Row, millis: number): Promise<void> => {
     elapsed = await time(row.case.make(n))
   }
   for (let pass = 0; pass < 2; pass++) {
-    n = Math.max(1, Math.round(n * (millis * 1e6) / elapsed))
+    n = Math.max(1, Math.round((n * (millis * 1e6)) / elapsed))
     row.runner = row.case.make(n)
     elapsed = await time(row.runner)
   }
@@ -238,8 +249,7 @@ export const measure = async (
  * and both the order of the suites and the order of the rows inside each suite rotate from round to round.
  */
 const roundOrder = (suites: ReadonlyArray<Suite>, rows: ReadonlyArray<Row>, round: number): Array<Row> => {
-  const rotate = <A>(items: ReadonlyArray<A>): Array<A> =>
-    items.map((_, i) => items[(i + round) % items.length])
+  const rotate = <A>(items: ReadonlyArray<A>): Array<A> => items.map((_, i) => items[(i + round) % items.length])
   return rotate(suites).flatMap((suite) => rotate(rows.filter((row) => row.suite === suite)))
 }
 
@@ -267,29 +277,33 @@ const resultsOf = (rows: ReadonlyArray<Row>): Results => {
 // Printing
 
 const formatNs = (ns: number): string =>
-  Number.isNaN(ns) ? "-" :
-  ns >= 1e6 ? `${(ns / 1e6).toFixed(2)} ms` :
-  ns >= 1e4 ? `${(ns / 1e3).toFixed(1)} us` :
-  ns >= 1e3 ? `${(ns / 1e3).toFixed(2)} us` :
-  ns >= 100 ? `${Math.round(ns)} ns` :
-  `${ns.toFixed(1)} ns`
+  Number.isNaN(ns)
+    ? "-"
+    : ns >= 1e6
+      ? `${(ns / 1e6).toFixed(2)} ms`
+      : ns >= 1e4
+        ? `${(ns / 1e3).toFixed(1)} us`
+        : ns >= 1e3
+          ? `${(ns / 1e3).toFixed(2)} us`
+          : ns >= 100
+            ? `${Math.round(ns)} ns`
+            : `${ns.toFixed(1)} ns`
 
 const formatRatio = (ratio: number): string => `${ratio.toFixed(ratio < 0.1 ? 3 : 2)}x`
 
 const formatRate = (perSecond: number): string =>
-  perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(perSecond >= 1e8 ? 0 : 1)} M` :
-  perSecond >= 1e3 ? `${(perSecond / 1e3).toFixed(1)} k` : perSecond.toFixed(0)
+  perSecond >= 1e6
+    ? `${(perSecond / 1e6).toFixed(perSecond >= 1e8 ? 0 : 1)} M`
+    : perSecond >= 1e3
+      ? `${(perSecond / 1e3).toFixed(1)} k`
+      : perSecond.toFixed(0)
 
 /** A markdown table; the first `leftColumns` columns are left-aligned, the rest (figures) right-aligned. */
-const table = (
-  header: ReadonlyArray<string>,
-  body: ReadonlyArray<ReadonlyArray<string>>,
-  leftColumns = 1
-): string => {
+const table = (header: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>, leftColumns = 1): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((line) => line[i].length)))
   const line = (cells: ReadonlyArray<string>) =>
-    `| ${cells.map((cell, i) => i < leftColumns ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join(" | ")} |`
-  const rule = `| ${widths.map((w, i) => i < leftColumns ? "-".repeat(w) : `${"-".repeat(w - 1)}:`).join(" | ")} |`
+    `| ${cells.map((cell, i) => (i < leftColumns ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join(" | ")} |`
+  const rule = `| ${widths.map((w, i) => (i < leftColumns ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`
   return [line(header), rule, ...body.map(line)].join("\n")
 }
 
@@ -306,14 +320,15 @@ export const printSuite = (suite: Suite, report: Report): string => {
     return [
       row.case.name,
       formatNs(ns / items),
-      `${formatRate(1e9 * items / ns)}/s`,
+      `${formatRate((1e9 * items) / ns)}/s`,
       `±${(spread * 50).toFixed(1)}%`,
       Number.isNaN(shown) ? "-" : formatRatio(shown)
     ]
   })
-  const header = suite.unit === "item"
-    ? ["row", "ns/item", "items/s", "spread", "throughput vs baseline"]
-    : ["row", "ns/call", "calls/s", "spread", "time vs baseline"]
+  const header =
+    suite.unit === "item"
+      ? ["row", "ns/item", "items/s", "spread", "throughput vs baseline"]
+      : ["row", "ns/call", "calls/s", "spread", "time vs baseline"]
   const title = `## ${suite.name}${suite.description === undefined ? "" : `\n${suite.description}`}`
   return `${title}\n\n${table(header, body)}\n(baseline: ${suite.baseline}; ${
     rows[0]?.samples.length ?? 0
@@ -331,7 +346,7 @@ export const evaluate = (targets: ReadonlyArray<Target>, results: Results): Arra
     const value = target.measure(results)
     if (value === undefined || Number.isNaN(value)) return { target, value, verdict: "N/A" }
     const met = target.compare === "<=" ? value <= target.limit : value >= target.limit
-    const verdict = target.aim === true ? (met ? "AIM-PASS" : "AIM-MISS") : (met ? "PASS" : "MISS")
+    const verdict = target.aim === true ? (met ? "AIM-PASS" : "AIM-MISS") : met ? "PASS" : "MISS"
     return { target, value, verdict }
   })
 
@@ -388,7 +403,7 @@ export const printMemory = (outcomes: ReadonlyArray<MemoryOutcome>): string => {
     probe.name,
     String(probe.count),
     bytesPerThing === undefined ? (error ?? "needs --expose-gc") : `${Math.round(bytesPerThing)} B`,
-    bytesPerThing === undefined ? "" : `${(bytesPerThing * probe.count / 1024 / 1024).toFixed(2)} MiB`
+    bytesPerThing === undefined ? "" : `${((bytesPerThing * probe.count) / 1024 / 1024).toFixed(2)} MiB`
   ])
   return `## Memory (heap retained, median of 3)\n\n${table(["what", "count", "per thing", "total"], body)}`
 }

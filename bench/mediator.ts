@@ -27,32 +27,59 @@ class ConnectionError extends Data.TaggedError("ConnectionError")<{}> {}
 
 const Unavailable = Schema.instanceOf(ConnectionError)
 
-class GetUserProfile extends Mediator.Request<GetUserProfile>()("GetUserProfile", { userId: Schema.String }, {
-  response: UserProfile,
-  error: Unavailable
-}) {}
-class GetTrivial extends Mediator.Request<GetTrivial>()("GetTrivial", { userId: Schema.String }, {
-  response: UserProfile
-}) {}
-class GetWithFallback extends Mediator.Request<GetWithFallback>()("GetWithFallback", { userId: Schema.String }, {
-  response: UserProfile
-}) {}
-class GetWithBreaker extends Mediator.Request<GetWithBreaker>()("GetWithBreaker", { userId: Schema.String }, {
-  response: UserProfile
-}) {}
-class GetOverIo extends Mediator.Request<GetOverIo>()("GetOverIo", { userId: Schema.String }, {
-  response: UserProfile,
-  error: Unavailable
-}) {}
-class GetAndNotify extends Mediator.Request<GetAndNotify>()("GetAndNotify", { userId: Schema.String }, {
-  response: UserProfile,
-  error: Unavailable
-}) {}
+class GetUserProfile extends Mediator.Request<GetUserProfile>()(
+  "GetUserProfile",
+  { userId: Schema.String },
+  {
+    response: UserProfile,
+    error: Unavailable
+  }
+) {}
+class GetTrivial extends Mediator.Request<GetTrivial>()(
+  "GetTrivial",
+  { userId: Schema.String },
+  {
+    response: UserProfile
+  }
+) {}
+class GetWithFallback extends Mediator.Request<GetWithFallback>()(
+  "GetWithFallback",
+  { userId: Schema.String },
+  {
+    response: UserProfile
+  }
+) {}
+class GetWithBreaker extends Mediator.Request<GetWithBreaker>()(
+  "GetWithBreaker",
+  { userId: Schema.String },
+  {
+    response: UserProfile
+  }
+) {}
+class GetOverIo extends Mediator.Request<GetOverIo>()(
+  "GetOverIo",
+  { userId: Schema.String },
+  {
+    response: UserProfile,
+    error: Unavailable
+  }
+) {}
+class GetAndNotify extends Mediator.Request<GetAndNotify>()(
+  "GetAndNotify",
+  { userId: Schema.String },
+  {
+    response: UserProfile,
+    error: Unavailable
+  }
+) {}
 class ProfileViewed extends Mediator.Event<ProfileViewed>()("ProfileViewed", { userId: Schema.String }) {}
 
-class Profiles extends Context.Service<Profiles, {
-  readonly find: (userId: string) => Effect.Effect<UserProfile, ConnectionError>
-}>()("bench/Profiles") {}
+class Profiles extends Context.Service<
+  Profiles,
+  {
+    readonly find: (userId: string) => Effect.Effect<UserProfile, ConnectionError>
+  }
+>()("bench/Profiles") {}
 class BenchBreaker extends CircuitBreaker.Service<BenchBreaker>()("bench/MediatorBreaker") {}
 
 const ada = new UserProfile({ userId: "u1", name: "Ada" })
@@ -69,7 +96,11 @@ const cached = () => Effect.succeed(ada)
 /** The read behind one asynchronous boundary (a resolved promise): the cheapest I/O a handler can do. */
 const overIo = (request: { readonly userId: string }) =>
   Effect.flatMap(Profiles, (profiles) =>
-    Effect.andThen(Effect.promise(() => Promise.resolve(request.userId)), (userId) => profiles.find(userId)))
+    Effect.andThen(
+      Effect.promise(() => Promise.resolve(request.userId)),
+      (userId) => profiles.find(userId)
+    )
+  )
 
 const MediatorLive = Mediator.layer({
   requests: [
@@ -84,7 +115,8 @@ const MediatorLive = Mediator.layer({
       breaker: BenchBreaker
     }),
     Mediator.bind(GetAndNotify, (request) =>
-      Effect.andThen(Mediator.emit(new ProfileViewed({ userId: request.userId })), typical(request)))
+      Effect.andThen(Mediator.emit(new ProfileViewed({ userId: request.userId })), typical(request))
+    )
   ],
   events: [Mediator.subscribe(ProfileViewed, () => Effect.void)]
 }).pipe(Layer.provideMerge(Layer.mergeAll(ProfilesLive, CircuitBreaker.layer(BenchBreaker))))
@@ -96,10 +128,12 @@ const build = async <A, E>(layer: Layer.Layer<A, E>) => {
 }
 
 /** `n` calls of `call`, each built inside the loop as a caller would (the request is constructed once). */
-const loop = <A, E, R>(call: () => Effect.Effect<A, E, R>) => (n: number) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < n; i++) yield* call()
-  })
+const loop =
+  <A, E, R>(call: () => Effect.Effect<A, E, R>) =>
+  (n: number) =>
+    Effect.gen(function* () {
+      for (let i = 0; i < n; i++) yield* call()
+    })
 
 const ratio = (label: string, row: string, limit: number, aim = false): Target => ({
   label,
@@ -152,16 +186,56 @@ export const suite = async (): Promise<Suite> => {
     unit: "call",
     baseline: names.direct,
     cases: [
-      effectProgram(names.directTrivial, loop(() => trivial(getTrivial)), context),
-      effectProgram(names.sendTrivial, loop(() => Mediator.send(getTrivial)), context),
-      effectProgram(names.direct, loop(() => typical(userProfile)), context),
-      effectProgram(names.send, loop(() => Mediator.send(userProfile)), context),
-      effectProgram(names.sendService, loop(() => mediator.send(userProfile)), context),
-      effectProgram(names.directIo, loop(() => overIo(overIoRequest)), context),
-      effectProgram(names.sendIo, loop(() => Mediator.send(overIoRequest)), context),
-      effectProgram(names.fallback, loop(() => Mediator.send(withFallback)), context),
-      effectProgram(names.fallbackBreaker, loop(() => Mediator.send(withBreaker)), context),
-      effectProgram(names.withEvent, loop(() => Mediator.send(andNotify)), context)
+      effectProgram(
+        names.directTrivial,
+        loop(() => trivial(getTrivial)),
+        context
+      ),
+      effectProgram(
+        names.sendTrivial,
+        loop(() => Mediator.send(getTrivial)),
+        context
+      ),
+      effectProgram(
+        names.direct,
+        loop(() => typical(userProfile)),
+        context
+      ),
+      effectProgram(
+        names.send,
+        loop(() => Mediator.send(userProfile)),
+        context
+      ),
+      effectProgram(
+        names.sendService,
+        loop(() => mediator.send(userProfile)),
+        context
+      ),
+      effectProgram(
+        names.directIo,
+        loop(() => overIo(overIoRequest)),
+        context
+      ),
+      effectProgram(
+        names.sendIo,
+        loop(() => Mediator.send(overIoRequest)),
+        context
+      ),
+      effectProgram(
+        names.fallback,
+        loop(() => Mediator.send(withFallback)),
+        context
+      ),
+      effectProgram(
+        names.fallbackBreaker,
+        loop(() => Mediator.send(withBreaker)),
+        context
+      ),
+      effectProgram(
+        names.withEvent,
+        loop(() => Mediator.send(andNotify)),
+        context
+      )
     ],
     targets,
     close

@@ -69,18 +69,20 @@ export const suite = async (): Promise<Suite> => {
   }
 }
 
-const collection = <A>(make: () => A, dispose: (a: A) => void = () => {}) => async (count: number) => {
-  const held: Array<A> = []
-  return {
-    fill: async () => {
-      for (let i = 0; i < count; i++) held.push(make())
-    },
-    release: async () => {
-      for (const a of held) dispose(a)
-      held.length = 0
+const collection =
+  <A>(make: () => A, dispose: (a: A) => void = () => {}) =>
+  async (count: number) => {
+    const held: Array<A> = []
+    return {
+      fill: async () => {
+        for (let i = 0; i < count; i++) held.push(make())
+      },
+      release: async () => {
+        for (const a of held) dispose(a)
+        held.length = 0
+      }
     }
   }
-}
 
 const effectBreakerProbe: MemoryProbe = {
   name: "effect/persistence CircuitBreaker (memory store), keys",
@@ -92,7 +94,7 @@ const effectBreakerProbe: MemoryProbe = {
     )
     const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
     const breaker = EffectBreaker.CircuitBreaker
-    const fill = Effect.gen(function*() {
+    const fill = Effect.gen(function* () {
       const b = yield* breaker
       for (let i = 0; i < count; i++) yield* Effect.succeed(1).pipe(b.execute({ key: `circuit-${i}` }))
     }).pipe(Effect.provideContext(context))
@@ -109,6 +111,9 @@ export const memory: ReadonlyArray<MemoryProbe> = [
   {
     name: "opossum 10 CircuitBreaker instances",
     count: 10_000,
-    prepare: collection(() => new CircuitBreaker(one, {}), (b) => b.shutdown())
+    prepare: collection(
+      () => new CircuitBreaker(one, {}),
+      (b) => b.shutdown()
+    )
   }
 ]

@@ -68,7 +68,7 @@ const redisLayer = (url: string) => NodeRedis.layer({ url, disableOfflineQueue: 
  * the first process decides (its own five failures) and for one decided from the aggregate (3 + 2 failures).
  */
 const propagation = (url: string, rounds: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const prefix = `bench-propagation-${process.pid}-${Date.now()}:`
     const node = () =>
       Effect.map(
@@ -84,7 +84,7 @@ const propagation = (url: string, rounds: number) =>
     const fail = (breaker: CircuitBreaker.CircuitBreaker, id: string, times: number) =>
       Effect.repeat(Effect.exit(Effect.fail(new Boom()).pipe(breaker.protect(id))), { times: times - 1 })
     const measure = (id: string, trip: Effect.Effect<unknown>) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const opened = yield* b.transitions.pipe(
           Stream.filter((t) => t.id === id && t.to === "Open"),
           Stream.runHead,
@@ -202,10 +202,10 @@ export const suite = async (): Promise<Suite> => {
       description: [
         "`for (…) yield* step` in one Effect.gen; the step (`Effect.sync(() => 1)` through a breaker) is built once.",
         `Two OS processes sharing one circuit, calls/s per process: layerRedis ${rate(oursPerProcess)}/s; ` +
-        `effect/persistence layerStoreRedis ${rate(effectPerProcess)}/s.`,
+          `effect/persistence layerStoreRedis ${rate(effectPerProcess)}/s.`,
         `Trip to the other process's Open (${rounds} rounds, median / max): decided by one process ` +
-        `${latency.local.toFixed(1)} / ${latency.localMax.toFixed(1)} ms; from the aggregate of two ` +
-        `${latency.aggregate.toFixed(1)} / ${latency.aggregateMax.toFixed(1)} ms (flushInterval 100 ms).`
+          `${latency.local.toFixed(1)} / ${latency.localMax.toFixed(1)} ms; from the aggregate of two ` +
+          `${latency.aggregate.toFixed(1)} / ${latency.aggregateMax.toFixed(1)} ms (flushInterval 100 ms).`
       ].join("\n"),
       unit: "call",
       baseline: names.memory,

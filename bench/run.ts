@@ -58,7 +58,7 @@ const asArray = <A>(value: A | ReadonlyArray<A> | undefined): ReadonlyArray<A> =
 
 for (const file of files) {
   try {
-    const module = await import(pathToFileURL(join(benchDir, file)).href) as {
+    const module = (await import(pathToFileURL(join(benchDir, file)).href)) as {
       readonly suite?: SuiteExport
       readonly suites?: ReadonlyArray<SuiteExport>
       readonly memory?: ReadonlyArray<MemoryProbe>
@@ -79,9 +79,12 @@ for (const line of skipped) log(`skipped ${line}`)
 
 const only = (process.env.BENCH_ONLY ?? "").toLowerCase()
 const selected = (name: string) => name.toLowerCase().includes(only)
-const measured = only === "" ? suites : suites
-  .map((suite) => ({ ...suite, cases: suite.cases.filter((c) => selected(c.name)) }))
-  .filter((suite) => suite.cases.length > 0)
+const measured =
+  only === ""
+    ? suites
+    : suites
+        .map((suite) => ({ ...suite, cases: suite.cases.filter((c) => selected(c.name)) }))
+        .filter((suite) => suite.cases.length > 0)
 
 const measurements = await measure(measured, config, log)
 log("measuring memory")
@@ -104,7 +107,13 @@ if (process.env.BENCH_DUMP === "1") {
   }
 }
 
-const outcomes = only === "" ? evaluate(suites.flatMap((suite) => suite.targets ?? []), measurements.results) : []
+const outcomes =
+  only === ""
+    ? evaluate(
+        suites.flatMap((suite) => suite.targets ?? []),
+        measurements.results
+      )
+    : []
 const date = new Date().toISOString().slice(0, 10)
 report(`# effect-fallback benchmarks, ${date}, node ${process.version}${config.quick ? " (BENCH_QUICK)" : ""}\n`)
 for (const suite of measured) report(`${printSuite(suite, measurements)}\n`)

@@ -23,7 +23,7 @@ const BreakerLive = CircuitBreaker.layerRedis(
 
 const bestsellers = ["The Pragmatic Programmer", "Refactoring"]
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const healthy = yield* Ref.make(true)
   const recommend = Ref.get(healthy).pipe(
     Effect.flatMap((ok) =>
@@ -49,7 +49,10 @@ const program = Effect.gen(function*() {
   }
 }).pipe(Effect.provide(BreakerLive), Effect.provide(Logger.layer([])))
 
-Effect.runPromise(program).then(() => process.exit(0), (error) => {
-  console.error(error)
-  process.exit(1)
-})
+Effect.runPromise(program).then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)

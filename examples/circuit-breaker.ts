@@ -27,7 +27,7 @@ const callExternalService = Effect.suspend(() =>
 
 const { check, finish } = makeChecker()
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const breaker = yield* ExternalApi
   const protectedCall = callExternalService.pipe(breaker.protect("external-api"))
 
@@ -57,10 +57,11 @@ const program = Effect.gen(function*() {
 
   yield* Console.log("3. open: calls fail immediately, without reaching the service")
   const rejected = yield* Effect.flip(protectedCall)
-  yield* check("rejection", [rejected._tag, CircuitBreaker.isCircuitOpenError(rejected) && rejected.state], [
-    "CircuitOpenError",
-    "Open"
-  ])
+  yield* check(
+    "rejection",
+    [rejected._tag, CircuitBreaker.isCircuitOpenError(rejected) && rejected.state],
+    ["CircuitOpenError", "Open"]
+  )
 
   yield* Console.log("4. with a fallback, callers get cached data instead of an error")
   const withFallback = callExternalService.pipe(

@@ -17,7 +17,9 @@ let priceServiceCalls = 0
 const livePrice = (sku: string) =>
   Effect.suspend(() => {
     priceServiceCalls++
-    return priceServiceUp ? Effect.succeed({ sku, price: 19.99, from: "live service" }) : Effect.fail(new PriceServiceDown())
+    return priceServiceUp
+      ? Effect.succeed({ sku, price: 19.99, from: "live service" })
+      : Effect.fail(new PriceServiceDown())
   })
 const cachedPrice = (sku: string) => Effect.succeed({ sku, price: 18.5, from: "cache" })
 
@@ -34,7 +36,7 @@ const expectThat = (claim: string, holds: boolean) =>
     return say(`   ${holds ? "✓" : "✗"} ${claim}`)
   })
 
-const prices = Effect.gen(function*() {
+const prices = Effect.gen(function* () {
   const breaker = yield* ShopBreaker
   yield* say("\n1. Prices: the price service is down.")
   for (let i = 1; i <= 3; i++) {
@@ -50,13 +52,16 @@ const prices = Effect.gen(function*() {
   yield* say("   ...the price service comes back; the circuit waits out its reset timeout (300 ms)...")
   priceServiceUp = true
   yield* Effect.sleep("350 millis")
-  yield* expectThat("after the timeout the circuit lets a trial call through", (yield* breaker.state("prices")) === "HalfOpen")
+  yield* expectThat(
+    "after the timeout the circuit lets a trial call through",
+    (yield* breaker.state("prices")) === "HalfOpen"
+  )
   const recovered = yield* price("sku-42")
   yield* say(`   call 5: ${recovered.price} from the ${recovered.from}`)
   yield* expectThat("the successful trial closed the circuit", (yield* breaker.state("prices")) === "Closed")
 })
 
-const orders = Effect.gen(function*() {
+const orders = Effect.gen(function* () {
   yield* say("\n2. Orders feed: the live feed disconnects after two orders.")
   const live = Stream.make("order-1 (live)", "order-2 (live)").pipe(Stream.concat(Stream.fail(new FeedDisconnected())))
   const replica = (_: FeedDisconnected | CircuitBreaker.CircuitOpenError, progress: Fallback.StreamProgress) =>
@@ -78,17 +83,19 @@ const recommendations = FallbackChain.make<string>("recommendations").pipe(
   FallbackChain.add("bestsellers", () => Effect.succeed(["bestseller"]))
 )
 
-const recommend = Effect.gen(function*() {
+const recommend = Effect.gen(function* () {
   yield* say("\n3. Recommendations: the ML service hangs; the whole call has a 400 ms budget.")
   const result = yield* FallbackChain.execute(recommendations, "ada", { budget: "400 millis" })
   yield* say(`   answer ${JSON.stringify(result.value)} from ${result.source} (provider ${result.index + 1} of 3)`)
   for (const failure of result.failures) yield* say(`   ${failure.source}: ${failure.reason}`)
   yield* say(`   whole call took ${Math.round(Duration.toMillis(result.elapsed))} ms`)
-  yield* expectThat("the cache answered after the ML service was cut off at its share of the budget",
-    result.source === "redis_cache" && result.isFallback && result.failures[0]?.reason === "timedOut")
+  yield* expectThat(
+    "the cache answered after the ML service was cut off at its share of the budget",
+    result.source === "redis_cache" && result.isFallback && result.failures[0]?.reason === "timedOut"
+  )
 })
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   yield* say("effect-fallback demo: keeping a shop answering while its dependencies fail")
   yield* prices
   yield* orders

@@ -32,7 +32,7 @@ const succeed = Effect.succeed("in stock")
 const fail = Effect.fail(new WarehouseDown())
 const slow = Effect.sleep("150 millis").pipe(Effect.as("in stock, eventually"))
 
-const traffic = Effect.gen(function*() {
+const traffic = Effect.gen(function* () {
   const inventory = yield* Inventory
   // GetStock: three quick successes, one slow success (counted as `success` and as `slow`), one failure.
   for (let i = 0; i < 3; i++) yield* succeed.pipe(inventory.protect("GetStock"))
@@ -64,7 +64,7 @@ const expected = [
   `circuit_breaker_call_duration_seconds_count{domain="shop/Inventory",circuit="ReserveStock"} 2`
 ]
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   yield* traffic
   const body = yield* scrape
   const breakerLines = body.split("\n").filter((line) => line.includes("circuit_breaker_"))

@@ -50,15 +50,14 @@ const fallbackHandler = (request: GetUserProfile) =>
 const getUserProfile = (request: GetUserProfile) =>
   primaryHandler(request).pipe(
     Fallback.orElse(
-      (failure) =>
-        Console.log(`  fallback ran after ${failure._tag}`).pipe(Effect.andThen(fallbackHandler(request))),
+      (failure) => Console.log(`  fallback ran after ${failure._tag}`).pipe(Effect.andThen(fallbackHandler(request))),
       { on: ["ConnectionError", "TimeoutError"], breaker: RequestsBreaker, id: "GetUserProfile" }
     )
   )
 
 const { check: expect, finish } = makeChecker()
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const breaker = yield* RequestsBreaker
   const request = new GetUserProfile({ userId: "u-1" })
 

@@ -41,24 +41,24 @@ const streamItems = primaryHandler(request).pipe(
 
 // Resuming: the fallback function learns how many items the primary delivered.
 const streamItemsResuming = primaryHandler(request).pipe(
-  Fallback.stream(
-    (_failure, { emitted }) => fallbackHandler(request.itemIds.slice(emitted)),
-    { on: ["ConnectionError", "TimeoutError"] }
-  )
+  Fallback.stream((_failure, { emitted }) => fallbackHandler(request.itemIds.slice(emitted)), {
+    on: ["ConnectionError", "TimeoutError"]
+  })
 )
 
 const collect = (label: string, items: Stream.Stream<StreamItemResult, TimeoutError | ConnectionError>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     yield* Console.log(label)
     const seen: Array<string> = []
     yield* Stream.runForEach(items, (item) =>
       Effect.sync(() => seen.push(`${item.itemId} ${item.source}`)).pipe(
         Effect.andThen(Console.log(`  ${item.itemId} ${item.source} (${item.status})`))
-      ))
+      )
+    )
     return seen
   })
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const fromStart = yield* collect("fallback from its start:", streamItems)
   const resumed = yield* collect("fallback resuming after the delivered items:", streamItemsResuming)
   return { fromStart, resumed }

@@ -172,25 +172,25 @@ export interface Options {
   /** Trip on the failure rate of a sliding window, beside `failureThreshold`. */
   readonly failureRate?:
     | {
-      /** Rate in (0, 1] at or above which the circuit opens. */
-      readonly threshold: number
-      /** Outcomes needed in the window before the rate is defined. Default 10. */
-      readonly minimumCalls?: number | undefined
-      /** The last N outcomes (a number) or the outcomes of the last T (a duration string or Duration). */
-      readonly window: number | Duration.Input
-    }
+        /** Rate in (0, 1] at or above which the circuit opens. */
+        readonly threshold: number
+        /** Outcomes needed in the window before the rate is defined. Default 10. */
+        readonly minimumCalls?: number | undefined
+        /** The last N outcomes (a number) or the outcomes of the last T (a duration string or Duration). */
+        readonly window: number | Duration.Input
+      }
     | undefined
   /** Trip on the rate of slow calls (successes or failures slower than `duration`). */
   readonly slowCall?:
     | {
-      readonly duration: Duration.Input
-      /** Rate in (0, 1] at or above which the circuit opens. */
-      readonly rateThreshold: number
-      /** Outcomes needed before the slow rate is defined; defaults to `failureRate.minimumCalls` or 10. */
-      readonly minimumCalls?: number | undefined
-      /** The rate window; defaults to `failureRate.window` or the last 100 outcomes. */
-      readonly window?: number | Duration.Input | undefined
-    }
+        readonly duration: Duration.Input
+        /** Rate in (0, 1] at or above which the circuit opens. */
+        readonly rateThreshold: number
+        /** Outcomes needed before the slow rate is defined; defaults to `failureRate.minimumCalls` or 10. */
+        readonly minimumCalls?: number | undefined
+        /** The rate window; defaults to `failureRate.window` or the last 100 outcomes. */
+        readonly window?: number | Duration.Input | undefined
+      }
     | undefined
   /** Failures that are neither successes nor failures for the circuit. */
   readonly exclude?: FailureFilter | undefined
@@ -325,9 +325,9 @@ export class CircuitBreakerConfigError extends Data.TaggedError("CircuitBreakerC
   readonly expected: string
 }> {
   override get message(): string {
-    return `invalid circuit breaker setting for ${this.domain}: ${this.field} must be ${this.expected}, got ${
-      internal.formatValue(this.value)
-    }`
+    return `invalid circuit breaker setting for ${this.domain}: ${this.field} must be ${this.expected}, got ${internal.formatValue(
+      this.value
+    )}`
   }
 }
 

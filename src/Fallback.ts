@@ -33,13 +33,13 @@ import * as internal from "./internal/fallback.ts"
  */
 export type BreakerOptions<Self> =
   | {
-    readonly breaker: CircuitBreaker.Key<Self>
-    readonly id: string
-  }
+      readonly breaker: CircuitBreaker.Key<Self>
+      readonly id: string
+    }
   | {
-    readonly breaker?: undefined
-    readonly id?: string | undefined
-  }
+      readonly breaker?: undefined
+      readonly id?: string | undefined
+    }
 
 /**
  * The settings shared by `orElse` and `stream`, apart from `on`.
@@ -109,8 +109,7 @@ export type EffectFallback<T, A, E, R> = Effect.Effect<A, E, R> | ((error: T) =>
  * @since 0.1.0
  */
 export type StreamFallback<T, A, E, R> =
-  | Stream.Stream<A, E, R>
-  | ((error: T, progress: StreamProgress) => Stream.Stream<A, E, R>)
+  Stream.Stream<A, E, R> | ((error: T, progress: StreamProgress) => Stream.Stream<A, E, R>)
 
 /**
  * Raised when `orElse` or `stream` is built with something the compiler would have rejected (from untyped code):
@@ -181,17 +180,7 @@ export const orElse: {
     fallback: EffectFallback<Trigger<NoInfer<E>, Self, Defects>, A2, E2, R2>,
     options?: BaseOptions<Self, Defects> & { readonly on?: undefined }
   ): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A | A2, E2, R | R2 | Self>
-  <
-    A,
-    E,
-    R,
-    EB extends E = never,
-    A2 = never,
-    E2 = never,
-    R2 = never,
-    Self = never,
-    Defects extends boolean = false
-  >(
+  <A, E, R, EB extends E = never, A2 = never, E2 = never, R2 = never, Self = never, Defects extends boolean = false>(
     self: Effect.Effect<A, E, R>,
     fallback: EffectFallback<Trigger<Selected<NoInfer<E>, EB>, Self, Defects>, A2, E2, R2>,
     options: Options<Refinement<NoInfer<E>, EB> | Predicate<NoInfer<E>>, Self, Defects>
@@ -248,17 +237,7 @@ export const stream: {
     fallback: StreamFallback<Trigger<NoInfer<E>, Self, Defects>, A2, E2, R2>,
     options?: BaseOptions<Self, Defects> & { readonly on?: undefined }
   ): <A, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A | A2, E2, R | R2 | Self>
-  <
-    A,
-    E,
-    R,
-    EB extends E = never,
-    A2 = never,
-    E2 = never,
-    R2 = never,
-    Self = never,
-    Defects extends boolean = false
-  >(
+  <A, E, R, EB extends E = never, A2 = never, E2 = never, R2 = never, Self = never, Defects extends boolean = false>(
     self: Stream.Stream<A, E, R>,
     fallback: StreamFallback<Trigger<Selected<NoInfer<E>, EB>, Self, Defects>, A2, E2, R2>,
     options: Options<Refinement<NoInfer<E>, EB> | Predicate<NoInfer<E>>, Self, Defects>

@@ -179,9 +179,11 @@ export interface StreamRequestClass<
  *
  * @since 0.1.0
  */
-export interface EventClass<Self, Tag extends string, Fields extends Schema.Struct.Fields>
-  extends Schema.Class<Self, Schema.TaggedStruct<Tag, Fields>, EventMessage>
-{
+export interface EventClass<Self, Tag extends string, Fields extends Schema.Struct.Fields> extends Schema.Class<
+  Self,
+  Schema.TaggedStruct<Tag, Fields>,
+  EventMessage
+> {
   readonly [ClassTypeId]: { readonly kind: "Event"; readonly tag: string }
 }
 
@@ -239,18 +241,19 @@ export interface AnyEventClass extends Schema.Top {
  *
  * @since 0.1.0
  */
-export const Request = <Self = never>() =>
-<
-  const Tag extends string,
-  const Fields extends Schema.Struct.Fields,
-  Res extends Schema.Top,
-  Err extends Schema.Top = Schema.Never
->(
-  tag: Tag,
-  fields: Fields,
-  options: { readonly response: Res; readonly error?: Err | undefined }
-): [Self] extends [never] ? MissingSelfGeneric<"Request"> : RequestClass<Self, Tag, Fields, Res, Err> =>
-  schemas.makeClass("Request", tag, fields, options)
+export const Request =
+  <Self = never>() =>
+  <
+    const Tag extends string,
+    const Fields extends Schema.Struct.Fields,
+    Res extends Schema.Top,
+    Err extends Schema.Top = Schema.Never
+  >(
+    tag: Tag,
+    fields: Fields,
+    options: { readonly response: Res; readonly error?: Err | undefined }
+  ): [Self] extends [never] ? MissingSelfGeneric<"Request"> : RequestClass<Self, Tag, Fields, Res, Err> =>
+    schemas.makeClass("Request", tag, fields, options)
 
 /**
  * Declares a streaming request class: `response` is the schema of each item of the stream.
@@ -270,18 +273,19 @@ export const Request = <Self = never>() =>
  *
  * @since 0.1.0
  */
-export const StreamRequest = <Self = never>() =>
-<
-  const Tag extends string,
-  const Fields extends Schema.Struct.Fields,
-  Res extends Schema.Top,
-  Err extends Schema.Top = Schema.Never
->(
-  tag: Tag,
-  fields: Fields,
-  options: { readonly response: Res; readonly error?: Err | undefined }
-): [Self] extends [never] ? MissingSelfGeneric<"StreamRequest"> : StreamRequestClass<Self, Tag, Fields, Res, Err> =>
-  schemas.makeClass("StreamRequest", tag, fields, options)
+export const StreamRequest =
+  <Self = never>() =>
+  <
+    const Tag extends string,
+    const Fields extends Schema.Struct.Fields,
+    Res extends Schema.Top,
+    Err extends Schema.Top = Schema.Never
+  >(
+    tag: Tag,
+    fields: Fields,
+    options: { readonly response: Res; readonly error?: Err | undefined }
+  ): [Self] extends [never] ? MissingSelfGeneric<"StreamRequest"> : StreamRequestClass<Self, Tag, Fields, Res, Err> =>
+    schemas.makeClass("StreamRequest", tag, fields, options)
 
 /**
  * Declares an event class.
@@ -295,12 +299,13 @@ export const StreamRequest = <Self = never>() =>
  *
  * @since 0.1.0
  */
-export const Event = <Self = never>() =>
-<const Tag extends string, const Fields extends Schema.Struct.Fields>(
-  tag: Tag,
-  fields: Fields
-): [Self] extends [never] ? MissingSelfGeneric<"Event"> : EventClass<Self, Tag, Fields> =>
-  schemas.makeClass("Event", tag, fields, undefined)
+export const Event =
+  <Self = never>() =>
+  <const Tag extends string, const Fields extends Schema.Struct.Fields>(
+    tag: Tag,
+    fields: Fields
+  ): [Self] extends [never] ? MissingSelfGeneric<"Event"> : EventClass<Self, Tag, Fields> =>
+    schemas.makeClass("Event", tag, fields, undefined)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
@@ -360,7 +365,7 @@ export class DuplicateBinding extends Data.TaggedError("DuplicateBinding")<{
   override get message(): string {
     return this.kind === "Event"
       ? `the event ${this.tag} has two handlers with the id "${this.id}" (the same handler subscribed twice, or ` +
-        `two handlers given one id)`
+          `two handlers given one id)`
       : `the ${this.kind === "Request" ? "request" : "streaming request"} ${this.tag} is bound twice`
   }
 }
@@ -384,9 +389,9 @@ export class InvalidBinding extends Data.TaggedError("InvalidBinding")<{
   readonly value: unknown
 }> {
   override get message(): string {
-    return `invalid mediator binding for ${this.tag}: ${this.field} must be ${this.expected}, got ${
-      internal.formatValue(this.value)
-    }`
+    return `invalid mediator binding for ${this.tag}: ${this.field} must be ${this.expected}, got ${internal.formatValue(
+      this.value
+    )}`
   }
 }
 
@@ -557,18 +562,22 @@ export const chain: <
  *
  * @since 0.1.0
  */
-export type Caught<E, K> = [K] extends [never] ? E
-  : K extends ReadonlyArray<infer T extends string> ? ExtractTag<E, T>
-  : E
+export type Caught<E, K> = [K] extends [never]
+  ? E
+  : K extends ReadonlyArray<infer T extends string>
+    ? ExtractTag<E, T>
+    : E
 
 /**
  * The failures of `E` that a list of tags `K` lets through (they stay in the binding's error type).
  *
  * @since 0.1.0
  */
-export type Passed<E, K> = [K] extends [never] ? never
-  : K extends ReadonlyArray<infer T extends string> ? ExcludeTag<E, T>
-  : E
+export type Passed<E, K> = [K] extends [never]
+  ? never
+  : K extends ReadonlyArray<infer T extends string>
+    ? ExcludeTag<E, T>
+    : E
 
 /**
  * `T` when the failures that do not fall back (`Passed`) are declared by the request (`Declared`); otherwise a type
@@ -577,18 +586,25 @@ export type Passed<E, K> = [K] extends [never] ? never
  *
  * @since 0.1.0
  */
-export type CheckDeclared<Passed, Declared, T> = [Passed] extends [Declared] ? T : {
-  readonly "failures that do not fall back must be declared in the request's error schema": Exclude<Passed, Declared>
-}
+export type CheckDeclared<Passed, Declared, T> = [Passed] extends [Declared]
+  ? T
+  : {
+      readonly "failures that do not fall back must be declared in the request's error schema": Exclude<
+        Passed,
+        Declared
+      >
+    }
 
 /**
  * `T` when every tag of `on` (`K`) is a tag of the primary's failures `E`; otherwise a type naming the strays.
  *
  * @since 0.1.0
  */
-export type CheckTags<E, K, T> = [Exclude<K, Tags<E>>] extends [never] ? T : {
-  readonly "on names failures the primary never fails with": Exclude<K, Tags<E>>
-}
+export type CheckTags<E, K, T> = [Exclude<K, Tags<E>>] extends [never]
+  ? T
+  : {
+      readonly "on names failures the primary never fails with": Exclude<K, Tags<E>>
+    }
 
 /**
  * The circuit a binding's primary runs through: a domain breaker's service key and, optionally, the circuit id
@@ -633,8 +649,8 @@ type Trigger<E, Self> = Fallback.Trigger<E, Self, false>
 type Handler<C extends { readonly Type: unknown }, E, R> = (request: Req<C>) => Effect.Effect<Res<C>, E, R>
 type Producer<C extends { readonly Type: unknown }, E, R> = (request: Req<C>) => Stream.Stream<Res<C>, E, R>
 type IsStream<C> = C extends AnyStreamRequestClass ? true : false
-type Answer<C extends { readonly Type: unknown }, E, R> = true extends IsStream<C> ? Stream.Stream<Res<C>, E, R>
-  : Effect.Effect<Res<C>, E, R>
+type Answer<C extends { readonly Type: unknown }, E, R> =
+  true extends IsStream<C> ? Stream.Stream<Res<C>, E, R> : Effect.Effect<Res<C>, E, R>
 
 /**
  * What a fallback receives third: for a streaming request `{ emitted }`, the number of items the primary delivered
@@ -650,8 +666,8 @@ export type ProgressFor<C> = true extends IsStream<C> ? Fallback.StreamProgress 
  *
  * @since 0.1.0
  */
-export type HandlerFor<C extends { readonly Type: unknown }, E, R> = true extends IsStream<C> ? Producer<C, E, R>
-  : Handler<C, E, R>
+export type HandlerFor<C extends { readonly Type: unknown }, E, R> =
+  true extends IsStream<C> ? Producer<C, E, R> : Handler<C, E, R>
 
 /**
  * The fallback of a binding: it receives the request, the trigger and, for a streaming request, `{ emitted }`, and
@@ -726,8 +742,7 @@ export interface EventMap<out R> {
  *
  * @since 0.1.0
  */
-export type Services<B> = B extends { readonly [BindingTypeId]: { readonly _R: Covariant<infer R> } } ? R
-  : never
+export type Services<B> = B extends { readonly [BindingTypeId]: { readonly _R: Covariant<infer R> } } ? R : never
 
 /**
  * Binds a request type to its handling: a handler `(request) => Effect` (a chain of responsibility made by

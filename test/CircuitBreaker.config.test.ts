@@ -17,19 +17,24 @@ const failures = (breaker: CircuitBreaker.CircuitBreaker, n: number, error: Boom
 
 describe("CircuitBreaker.layerConfig", () => {
   it.effect("reads settings from environment variables named <PREFIX>_<SETTING>", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const breaker = yield* Payments
       yield* failures(breaker, 3)
       const stats = yield* breaker.stats("charge")
       assert.strictEqual(stats.state, "Open")
       assert.strictEqual(Duration.toMillis(stats.retryAfter!), 30_000)
-    }).pipe(Effect.provide(fromEnv({
-      PAYMENTS_BREAKER_FAILURE_THRESHOLD: "3",
-      PAYMENTS_BREAKER_RESET_TIMEOUT: "30 seconds"
-    }))))
+    }).pipe(
+      Effect.provide(
+        fromEnv({
+          PAYMENTS_BREAKER_FAILURE_THRESHOLD: "3",
+          PAYMENTS_BREAKER_RESET_TIMEOUT: "30 seconds"
+        })
+      )
+    )
+  )
 
   it.effect("unset variables keep the defaults given in code, then the built-in defaults", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const breaker = yield* Payments
       yield* failures(breaker, 4, new CardDeclined())
       yield* failures(breaker, 1)
@@ -38,10 +43,11 @@ describe("CircuitBreaker.layerConfig", () => {
       const stats = yield* breaker.stats("charge")
       assert.strictEqual(stats.state, "Open")
       assert.strictEqual(Duration.toMillis(stats.retryAfter!), 60_000)
-    }).pipe(Effect.provide(fromEnv({}, { failureThreshold: 2, exclude: ["CardDeclined"] }))))
+    }).pipe(Effect.provide(fromEnv({}, { failureThreshold: 2, exclude: ["CardDeclined"] })))
+  )
 
   it.effect("nested settings (failure rate window, half-open timeout) come from their own variables", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const breaker = yield* Payments
       yield* Effect.exit(Effect.succeed(1).pipe(breaker.protect("charge")))
       yield* failures(breaker, 1)
@@ -50,18 +56,31 @@ describe("CircuitBreaker.layerConfig", () => {
       yield* Effect.never.pipe(breaker.protect("charge"), Effect.forkChild({ startImmediately: true }))
       yield* TestClock.adjust("5 seconds")
       assert.strictEqual(yield* breaker.state("charge"), "Open")
-    }).pipe(Effect.provide(fromEnv({
-      PAYMENTS_BREAKER_FAILURE_RATE_THRESHOLD: "0.5",
-      PAYMENTS_BREAKER_FAILURE_RATE_MINIMUM_CALLS: "2",
-      PAYMENTS_BREAKER_FAILURE_RATE_WINDOW: "10",
-      PAYMENTS_BREAKER_HALF_OPEN_TIMEOUT: "5 seconds",
-      PAYMENTS_BREAKER_EXCLUDE: "CardDeclined, NotFound"
-    }))))
+    }).pipe(
+      Effect.provide(
+        fromEnv({
+          PAYMENTS_BREAKER_FAILURE_RATE_THRESHOLD: "0.5",
+          PAYMENTS_BREAKER_FAILURE_RATE_MINIMUM_CALLS: "2",
+          PAYMENTS_BREAKER_FAILURE_RATE_WINDOW: "10",
+          PAYMENTS_BREAKER_HALF_OPEN_TIMEOUT: "5 seconds",
+          PAYMENTS_BREAKER_EXCLUDE: "CardDeclined, NotFound"
+        })
+      )
+    )
+  )
 
   it.effect.each([
     [{ PAYMENTS_BREAKER_FAILURE_THRESHOLD: "three" }, "PAYMENTS_BREAKER_FAILURE_THRESHOLD", "an integer >= 1"],
-    [{ PAYMENTS_BREAKER_FAILURE_THRESHOLD: "0" }, "PAYMENTS_BREAKER_FAILURE_THRESHOLD (failureThreshold)", "an integer >= 1"],
-    [{ PAYMENTS_BREAKER_RESET_TIMEOUT: "soon" }, "PAYMENTS_BREAKER_RESET_TIMEOUT (resetTimeout)", "a positive duration"],
+    [
+      { PAYMENTS_BREAKER_FAILURE_THRESHOLD: "0" },
+      "PAYMENTS_BREAKER_FAILURE_THRESHOLD (failureThreshold)",
+      "an integer >= 1"
+    ],
+    [
+      { PAYMENTS_BREAKER_RESET_TIMEOUT: "soon" },
+      "PAYMENTS_BREAKER_RESET_TIMEOUT (resetTimeout)",
+      "a positive duration"
+    ],
     [
       { PAYMENTS_BREAKER_FAILURE_RATE_THRESHOLD: "1.5", PAYMENTS_BREAKER_FAILURE_RATE_WINDOW: "10" },
       "PAYMENTS_BREAKER_FAILURE_RATE_THRESHOLD (failureRate.threshold)",
@@ -74,10 +93,11 @@ describe("CircuitBreaker.layerConfig", () => {
     ],
     [{ PAYMENTS_BREAKER_MODE: "off" }, "PAYMENTS_BREAKER_MODE (mode)", `"normal", "disabled" or "metricsOnly"`]
   ] as const)("an invalid %j fails the layer naming the variable and the allowed range", ([env, field, expected]) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const error = yield* Effect.flip(Effect.provide(Payments.use(Effect.succeed), fromEnv(env)))
       assert.strictEqual(error._tag, "CircuitBreakerConfigError")
       assert.strictEqual(error.field, field)
       assert.include(error.message, expected)
-    }))
+    })
+  )
 })

@@ -55,7 +55,7 @@ const node = (
   options: CircuitBreaker.Options = {},
   redis: Parameters<typeof CircuitBreaker.layerRedis>[2] = {}
 ) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const logs: Array<string> = []
     const capture = Logger.make(({ logLevel, message }) => {
       logs.push(`${logLevel} ${(message as ReadonlyArray<unknown>).map(String).join(" ")}`)
@@ -89,7 +89,7 @@ const waitForState = (
   expected: CircuitBreaker.State,
   within: number
 ) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const started = Date.now()
     while (true) {
       const state = yield* breaker.state(id)
@@ -102,7 +102,7 @@ const waitForState = (
   })
 
 const waitUntil = (label: string, condition: () => boolean, within: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const started = Date.now()
     while (!condition()) {
       if (Date.now() - started > within) return yield* Effect.die(new Error(`${label}: not within ${within} ms`))
@@ -121,9 +121,8 @@ const attempt = (breaker: CircuitBreaker.CircuitBreaker, id: string, ran: Ref.Re
 
 /** A raw connection for poking at Redis the way another program would. */
 const rawRedis = (url: string) =>
-  Effect.map(
-    Layer.build(NodeRedis.layer({ url, disableOfflineQueue: true })),
-    (context) => Context.get(context, Redis.Redis)
+  Effect.map(Layer.build(NodeRedis.layer({ url, disableOfflineQueue: true })), (context) =>
+    Context.get(context, Redis.Redis)
   )
 
 describe.runIf(available)("CircuitBreaker.layerRedis", () => {
@@ -137,7 +136,7 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
 
   describe("sharing circuits between processes", () => {
     live("a circuit tripped by one process's failures rejects calls in another within the consistency bound", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const a = yield* node(server.url, prefix)
         const b = yield* node(server.url, prefix)
@@ -154,10 +153,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         const stats = yield* b.breaker.stats("db")
         const retryAfter = Duration.toMillis(stats.retryAfter ?? Duration.zero)
         assert.isAbove(retryAfter, 100, "the other process waits out the shared opening")
-      }))
+      })
+    )
 
     live("failures spread over processes trip the circuit from their aggregate", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const a = yield* node(server.url, prefix, { failureThreshold: 4 })
         const b = yield* node(server.url, prefix, { failureThreshold: 4 })
@@ -166,10 +166,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         // Neither process saw four failures in a row; the aggregate did.
         yield* waitForState(a.breaker, "db", "Open", 2 * BOUND)
         yield* waitForState(b.breaker, "db", "Open", 2 * BOUND)
-      }))
+      })
+    )
 
     live("a success in any process resets the shared failure streak", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const a = yield* node(server.url, prefix, { failureThreshold: 4 })
         const b = yield* node(server.url, prefix, { failureThreshold: 4 })
@@ -184,10 +185,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         // Five failures in all, but never four in a row across the cluster.
         assert.strictEqual(yield* a.breaker.state("db"), "Closed")
         assert.strictEqual(yield* b.breaker.state("db"), "Closed")
-      }))
+      })
+    )
 
     live("a failure rate over the processes' outcomes trips the circuit", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const options: CircuitBreaker.Options = {
           failureThreshold: 100,
@@ -205,10 +207,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         }
         yield* waitForState(a.breaker, "db", "Open", 2 * BOUND)
         yield* waitForState(b.breaker, "db", "Open", 2 * BOUND)
-      }))
+      })
+    )
 
     live("a failure rate over a time window of the processes' outcomes trips the circuit", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const options: CircuitBreaker.Options = {
           failureThreshold: 100,
@@ -225,10 +228,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         yield* waitForState(a.breaker, "db", "Open", 2 * BOUND)
         yield* waitForState(b.breaker, "db", "Open", 2 * BOUND)
         assert.strictEqual((yield* b.breaker.stats("db")).failures, 2, "each process saw only its own calls")
-      }))
+      })
+    )
 
     live("circuits of different ids and different prefixes stay apart", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const a = yield* node(server.url, prefix)
         const b = yield* node(server.url, prefix)
@@ -238,12 +242,13 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         yield* Effect.sleep(FLUSH * 3)
         assert.strictEqual(yield* b.breaker.state("cache"), "Closed")
         assert.strictEqual(yield* other.breaker.state("db"), "Closed")
-      }))
+      })
+    )
   })
 
   describe("HalfOpen across processes", () => {
     live("a HalfOpen trial is admitted in one process at a time, and its success closes the circuit everywhere", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const a = yield* node(server.url, prefix)
         const b = yield* node(server.url, prefix)
@@ -260,10 +265,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         assert.strictEqual(yield* a.breaker.state("db"), "Closed")
         yield* waitForState(b.breaker, "db", "Closed", BOUND)
         assert.strictEqual(yield* attempt(b.breaker, "db", ran), "primary")
-      }))
+      })
+    )
 
     live("a failed trial reopens the circuit in every process", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const a = yield* node(server.url, prefix)
         const b = yield* node(server.url, prefix)
@@ -276,10 +282,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         yield* waitForState(a.breaker, "db", "Open", BOUND)
         const stats = yield* a.breaker.stats("db")
         assert.strictEqual(stats.openings, 2, "the backoff count is shared")
-      }))
+      })
+    )
 
     live("successThreshold counts the trial successes of every process", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const options = { successThreshold: 2, halfOpenMaxCalls: 2 }
         const a = yield* node(server.url, prefix, options)
@@ -294,10 +301,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         assert.strictEqual(yield* attempt(b.breaker, "db", ran), "primary")
         yield* waitForState(a.breaker, "db", "Closed", BOUND)
         yield* waitForState(b.breaker, "db", "Closed", BOUND)
-      }))
+      })
+    )
 
     live("an interrupted trial gives its lease back at once", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const a = yield* node(server.url, prefix, {}, { trialLease: "30 seconds" })
         const b = yield* node(server.url, prefix, {}, { trialLease: "30 seconds" })
@@ -313,10 +321,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
           assert.isBelow(Date.now() - released, BOUND, "the lease came back long before it would expire")
           yield* Effect.sleep("10 millis")
         }
-      }))
+      })
+    )
 
     live("a stream through a HalfOpen circuit also needs the cluster-wide trial permit", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const a = yield* node(server.url, prefix)
         const b = yield* node(server.url, prefix)
@@ -330,10 +339,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         yield* waitForState(b.breaker, "db", "Closed", BOUND)
         const items = yield* Stream.make(1, 2, 3).pipe(b.breaker.protectStream("db"), Stream.runCollect)
         assert.deepStrictEqual(items, [1, 2, 3])
-      }))
+      })
+    )
 
     live("the lease of a trial that never reports expires after trialLease, and another process may try", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const lease = { trialLease: "600 millis" } as const
         const a = yield* node(server.url, prefix, {}, lease)
@@ -352,12 +362,13 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         }
         assert.isAtLeast(Date.now() - leased, 500, "the lease held until it expired")
         yield* waitForState(b.breaker, "db", "Closed", BOUND)
-      }))
+      })
+    )
   })
 
   describe("converging", () => {
     live("a process started after a trip reads the shared state before its first call", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const a = yield* node(server.url, prefix)
         yield* failTimes(a.breaker, "db", 3)
@@ -366,10 +377,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         const ran = yield* Ref.make(0)
         assert.strictEqual(yield* attempt(late.breaker, "db", ran), "rejected:Open")
         assert.strictEqual(yield* Ref.get(ran), 0)
-      }))
+      })
+    )
 
     live("a process that missed a transition converges at the next sync", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const b = yield* node(server.url, prefix)
         const ran = yield* Ref.make(0)
@@ -389,12 +401,13 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         )
         const waited = yield* waitForState(b.breaker, "db", "Open", SYNC + 500)
         assert.isAtMost(waited, SYNC + 500)
-      }))
+      })
+    )
   })
 
   describe("lost subscriptions", () => {
     live("a subscription Redis drops comes back; what was published meanwhile arrives with the next sync", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const a = yield* node(server.url, prefix)
         const b = yield* node(server.url, prefix)
@@ -408,12 +421,13 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         yield* Effect.sleep("300 millis")
         yield* failTimes(a.breaker, "api", 3)
         yield* waitForState(b.breaker, "api", "Open", BOUND)
-      }))
+      })
+    )
   })
 
   describe("data that cannot be trusted", () => {
     live("a key holding something else, a garbled hash and garbled messages are logged once and ignored", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const prefix = uniquePrefix()
         const base = `${prefix}test/SharedBreaker:`
         const raw = yield* rawRedis(server.url)
@@ -454,12 +468,13 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         yield* b.breaker.reset("db")
         yield* Effect.sleep(FLUSH * 2)
         assert.strictEqual(yield* raw.send<string>("HGET", `${base}circuit:db`, "state"), "Closed")
-      }))
+      })
+    )
   })
 
   describe("when Redis fails", () => {
     live("Redis killed: calls neither wait nor fail, one log line per outage, state re-synced when it is back", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const own = yield* Effect.acquireRelease(Effect.promise(startRedisServer), (s) => Effect.promise(s.stop))
         const prefix = uniquePrefix()
         // The first opening lasts 300 ms, the next one (right after a close) 30 s: it outlives the outage.
@@ -494,10 +509,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         assert.strictEqual(yield* late.breaker.state("db"), "Open")
         assert.strictEqual(outageLogs(a), 1)
         assert.strictEqual(outageLogs(b), 1)
-      }))
+      })
+    )
 
     live("Redis frozen: a HalfOpen trial waits at most commandTimeout and Closed calls do not wait at all", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const own = yield* Effect.acquireRelease(Effect.promise(startRedisServer), (s) => Effect.promise(s.stop))
         const prefix = uniquePrefix()
         const a = yield* node(own.url, prefix)
@@ -519,10 +535,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         assert.strictEqual(a.logs.filter((line) => line.includes("Redis unreachable")).length, 1)
         own.resume()
         yield* waitUntil("a sees Redis again", () => a.logs.some((line) => line.includes("reachable again")), 5_000)
-      }))
+      })
+    )
 
     live("a Redis that answers but refuses writes (out of memory) is one outage in the log, not a flood", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const own = yield* Effect.acquireRelease(Effect.promise(startRedisServer), (s) => Effect.promise(s.stop))
         const prefix = uniquePrefix()
         const a = yield* node(own.url, prefix)
@@ -550,10 +567,11 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
           if (!stored) yield* Effect.sleep("20 millis")
         }
         assert.isTrue(stored, "once writes are accepted again, the trip is stored")
-      }))
+      })
+    )
 
     live("Redis killed and restarted under load: every call runs, none waits, and sharing resumes", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const own = yield* Effect.acquireRelease(Effect.promise(startRedisServer), (s) => Effect.promise(s.stop))
         const prefix = uniquePrefix()
         const a = yield* node(own.url, prefix)
@@ -564,7 +582,7 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         let unexpected = 0
         let slowest = 0
         const load = (n: Node) =>
-          Effect.gen(function*() {
+          Effect.gen(function* () {
             while (running) {
               const started = performance.now()
               const result = yield* attempt(n.breaker, "db", ran)
@@ -593,40 +611,45 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         assert.isBelow(slowest, 150, "no call waited on Redis (a wait would last commandTimeout, 200 ms)")
         yield* failTimes(a.breaker, "db", 3)
         yield* waitForState(b.breaker, "db", "Open", SYNC + 500)
-      }))
+      })
+    )
   })
 
   describe("separate OS processes", () => {
-    live("two processes, one circuit: failures in one make both fall back; a killed trial holder's lease expires", () =>
-      Effect.gen(function*() {
-        const prefix = uniquePrefix()
-        const [one, two] = yield* Effect.all([worker(server.url, prefix), worker(server.url, prefix)], {
-          concurrency: 2
-        })
-        assert.strictEqual(yield* two.send({ op: "call" }), "primary")
-        for (let i = 0; i < 3; i++) assert.strictEqual(yield* one.send({ op: "call", fail: true }), "failed")
-        assert.strictEqual(yield* one.send({ op: "call" }), "fallback")
-        const started = Date.now()
-        while ((yield* two.send({ op: "state" })) !== "Open") {
-          assert.isBelow(Date.now() - started, BOUND + 500, "the other process sees the trip")
-        }
-        assert.strictEqual(yield* two.send({ op: "call" }), "fallback")
+    live(
+      "two processes, one circuit: failures in one make both fall back; a killed trial holder's lease expires",
+      () =>
+        Effect.gen(function* () {
+          const prefix = uniquePrefix()
+          const [one, two] = yield* Effect.all([worker(server.url, prefix), worker(server.url, prefix)], {
+            concurrency: 2
+          })
+          assert.strictEqual(yield* two.send({ op: "call" }), "primary")
+          for (let i = 0; i < 3; i++) assert.strictEqual(yield* one.send({ op: "call", fail: true }), "failed")
+          assert.strictEqual(yield* one.send({ op: "call" }), "fallback")
+          const started = Date.now()
+          while ((yield* two.send({ op: "state" })) !== "Open") {
+            assert.isBelow(Date.now() - started, BOUND + 500, "the other process sees the trip")
+          }
+          assert.strictEqual(yield* two.send({ op: "call" }), "fallback")
 
-        yield* Effect.sleep("350 millis")
-        assert.strictEqual(yield* one.send({ op: "hold" }), "holding")
-        assert.strictEqual(yield* two.send({ op: "call" }), "fallback", "one trial at a time across processes")
-        one.kill()
-        const killed = Date.now()
-        while ((yield* two.send({ op: "call" })) !== "primary") {
-          assert.isBelow(Date.now() - killed, 2_500, "the dead process's lease expires")
-          yield* Effect.sleep("50 millis")
-        }
-        assert.strictEqual(yield* two.send({ op: "state" }), "Closed")
-      }), 30_000)
+          yield* Effect.sleep("350 millis")
+          assert.strictEqual(yield* one.send({ op: "hold" }), "holding")
+          assert.strictEqual(yield* two.send({ op: "call" }), "fallback", "one trial at a time across processes")
+          one.kill()
+          const killed = Date.now()
+          while ((yield* two.send({ op: "call" })) !== "primary") {
+            assert.isBelow(Date.now() - killed, 2_500, "the dead process's lease expires")
+            yield* Effect.sleep("50 millis")
+          }
+          assert.strictEqual(yield* two.send({ op: "state" }), "Closed")
+        }),
+      30_000
+    )
   })
 
   live("an invalid Redis setting fails the layer with a CircuitBreakerConfigError naming it", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const zero = yield* Effect.flip(node(server.url, uniquePrefix(), {}, { flushInterval: 0 }))
       assert.strictEqual(zero._tag, "CircuitBreakerConfigError")
       assert.include(zero.message, "redis.flushInterval")
@@ -634,17 +657,18 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         node(server.url, uniquePrefix(), {}, { commandTimeout: "soon" as unknown as import("effect").Duration.Input })
       )
       assert.include(soon.message, "redis.commandTimeout")
-    }))
+    })
+  )
 })
 
 /** Starts a call through `id` that runs until `finish`: a HalfOpen trial held open. */
 const holdTrial = (breaker: CircuitBreaker.CircuitBreaker, id: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const started = yield* Deferred.make<void>()
     const outcome = yield* Deferred.make<boolean>()
     const fiber = yield* Deferred.succeed(started, undefined).pipe(
       Effect.andThen(Deferred.await(outcome)),
-      Effect.flatMap((fails) => fails ? Effect.fail(new Boom()) : Effect.succeed("primary")),
+      Effect.flatMap((fails) => (fails ? Effect.fail(new Boom()) : Effect.succeed("primary"))),
       breaker.protect(id),
       Effect.exit,
       Effect.forkChild({ startImmediately: true })

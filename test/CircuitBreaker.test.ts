@@ -22,16 +22,17 @@ const failures = (breaker: CircuitBreaker.CircuitBreaker, id: string, n: number)
 describe("CircuitBreaker", () => {
   describe("Closed", () => {
     it.effect("opens after failureThreshold consecutive counted failures", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* failures(breaker, "GetUser", 2)
         assert.strictEqual(yield* breaker.state("GetUser"), "Closed")
         yield* failures(breaker, "GetUser", 1)
         assert.strictEqual(yield* breaker.state("GetUser"), "Open")
-      }).pipe(withBreaker({ failureThreshold: 3 })))
+      }).pipe(withBreaker({ failureThreshold: 3 }))
+    )
 
     it.effect("a success resets the consecutive failure count", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* failures(breaker, "GetUser", 2)
         yield* ok.pipe(breaker.protect("GetUser"))
@@ -39,10 +40,11 @@ describe("CircuitBreaker", () => {
         const stats = yield* breaker.stats("GetUser")
         assert.strictEqual(stats.state, "Closed")
         assert.strictEqual(stats.consecutiveFailures, 2)
-      }).pipe(withBreaker({ failureThreshold: 3 })))
+      }).pipe(withBreaker({ failureThreshold: 3 }))
+    )
 
     it.effect("defaults follow python-cqrs: 5 failures, 60 seconds", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* failures(breaker, "x", 4)
         assert.strictEqual(yield* breaker.state("x"), "Closed")
@@ -52,10 +54,11 @@ describe("CircuitBreaker", () => {
         assert.strictEqual(yield* breaker.state("x"), "Open")
         yield* TestClock.adjust("1 millis")
         assert.strictEqual(yield* breaker.state("x"), "HalfOpen")
-      }).pipe(withBreaker({})))
+      }).pipe(withBreaker({}))
+    )
 
     it.effect("the exclude example: a UserNotFound never opens the circuit and does not reset the count", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         const notFound = Effect.fail(new UserNotFound({ id: "u1" })).pipe(breaker.protect("GetUserProfile"))
         for (let i = 0; i < 10; i++) {
@@ -69,17 +72,19 @@ describe("CircuitBreaker", () => {
         const stats = yield* breaker.stats("GetUserProfile")
         assert.strictEqual(stats.state, "Open")
         assert.strictEqual(stats.ignored, 11)
-      }).pipe(withBreaker({ failureThreshold: 2, exclude: ["UserNotFound"] })))
+      }).pipe(withBreaker({ failureThreshold: 2, exclude: ["UserNotFound"] }))
+    )
 
     it.effect("exclude also takes a predicate", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* failures(breaker, "x", 5)
         assert.strictEqual(yield* breaker.state("x"), "Closed")
-      }).pipe(withBreaker({ failureThreshold: 1, exclude: (e) => e instanceof Boom })))
+      }).pipe(withBreaker({ failureThreshold: 1, exclude: (e) => e instanceof Boom }))
+    )
 
     it.effect("defects count as failures; interruption records nothing", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* Effect.exit(Effect.die("bug").pipe(breaker.protect("x")))
         assert.strictEqual((yield* breaker.stats("x")).consecutiveFailures, 1)
@@ -88,27 +93,30 @@ describe("CircuitBreaker", () => {
         const stats = yield* breaker.stats("x")
         assert.strictEqual(stats.consecutiveFailures, 1)
         assert.strictEqual(stats.successes + stats.failures + stats.ignored, 1)
-      }).pipe(withBreaker({ failureThreshold: 3 })))
+      }).pipe(withBreaker({ failureThreshold: 3 }))
+    )
 
     it.effect("circuits are isolated per id", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* failures(breaker, "a", 2)
         assert.strictEqual(yield* breaker.state("a"), "Open")
         assert.strictEqual(yield* breaker.state("b"), "Closed")
         assert.strictEqual(yield* ok.pipe(breaker.protect("b")), "ok")
-      }).pipe(withBreaker({ failureThreshold: 2 })))
+      }).pipe(withBreaker({ failureThreshold: 2 }))
+    )
 
     it.effect("one layer build is one breaker: every reader of the key shares its circuits", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         yield* Users.use((b) => failures(b, "x", 2))
         assert.strictEqual(yield* Users.use((b) => b.state("x")), "Open")
-      }).pipe(withBreaker({ failureThreshold: 2 })))
+      }).pipe(withBreaker({ failureThreshold: 2 }))
+    )
   })
 
   describe("Open", () => {
     it.effect("rejects without running the call, with a CircuitOpenError naming domain, id, state and retryAfter", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* failures(breaker, "GetUser", 2)
         yield* TestClock.adjust("10 seconds")
@@ -123,17 +131,19 @@ describe("CircuitBreaker", () => {
         assert.strictEqual(Duration.toMillis(error.retryAfter), 20_000)
         assert.match(error.message, /circuit "GetUser" of test\/Users is Open; retry after 20000 ms/)
         assert.ok(error instanceof Error)
-      }).pipe(withBreaker({ failureThreshold: 2, resetTimeout: "30 seconds" })))
+      }).pipe(withBreaker({ failureThreshold: 2, resetTimeout: "30 seconds" }))
+    )
 
     it.effect("state reads HalfOpen once the reset timeout has passed (Duration.Input accepted)", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* failures(breaker, "x", 1)
         yield* TestClock.adjust(Duration.seconds(4))
         assert.strictEqual(yield* breaker.state("x"), "Open")
         yield* TestClock.adjust(1000)
         assert.strictEqual(yield* breaker.state("x"), "HalfOpen")
-      }).pipe(withBreaker({ failureThreshold: 1, resetTimeout: { seconds: 5 } })))
+      }).pipe(withBreaker({ failureThreshold: 1, resetTimeout: { seconds: 5 } }))
+    )
   })
 
   describe("HalfOpen", () => {
@@ -141,17 +151,18 @@ describe("CircuitBreaker", () => {
       Effect.andThen(failures(breaker, id, 1), TestClock.adjust("1 minute"))
 
     it.effect("successThreshold successes close the circuit", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* openThenWait(breaker, "x")
         yield* ok.pipe(breaker.protect("x"))
         assert.strictEqual(yield* breaker.state("x"), "HalfOpen")
         yield* ok.pipe(breaker.protect("x"))
         assert.strictEqual(yield* breaker.state("x"), "Closed")
-      }).pipe(withBreaker({ failureThreshold: 1, successThreshold: 2 })))
+      }).pipe(withBreaker({ failureThreshold: 1, successThreshold: 2 }))
+    )
 
     it.effect("any counted failure reopens it, for a new reset timeout", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* openThenWait(breaker, "x")
         yield* ok.pipe(breaker.protect("x"))
@@ -159,10 +170,11 @@ describe("CircuitBreaker", () => {
         assert.strictEqual(yield* breaker.state("x"), "Open")
         yield* TestClock.adjust("59 seconds")
         assert.strictEqual(yield* breaker.state("x"), "Open")
-      }).pipe(withBreaker({ failureThreshold: 1, successThreshold: 3 })))
+      }).pipe(withBreaker({ failureThreshold: 1, successThreshold: 3 }))
+    )
 
     it.effect("1,000 concurrent calls: exactly halfOpenMaxCalls run, the rest are rejected", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* openThenWait(breaker, "x")
         const gate = yield* Deferred.make<void>()
@@ -172,34 +184,37 @@ describe("CircuitBreaker", () => {
           breaker.protect("x"),
           Effect.exit
         )
-        const fiber = yield* Effect.all(Array.from({ length: 1000 }, () => call), { concurrency: "unbounded" }).pipe(
-          Effect.forkChild({ startImmediately: true })
-        )
+        const fiber = yield* Effect.all(
+          Array.from({ length: 1000 }, () => call),
+          { concurrency: "unbounded" }
+        ).pipe(Effect.forkChild({ startImmediately: true }))
         // Let all 1,000 fibers reach the breaker (a few scheduler turns on a busy machine).
         for (let turn = 0; turn < 100 && (yield* breaker.stats("x")).rejected < 997; turn++) yield* Effect.yieldNow
         assert.strictEqual(yield* Ref.get(running), 3)
         assert.strictEqual((yield* breaker.stats("x")).halfOpenInFlight, 3)
         yield* Deferred.succeed(gate, undefined)
         const exits = yield* Fiber.join(fiber)
-        const rejected = exits.filter((exit) =>
-          Exit.isFailure(exit) && CircuitBreaker.isCircuitOpenError(Cause.squash(exit.cause))
+        const rejected = exits.filter(
+          (exit) => Exit.isFailure(exit) && CircuitBreaker.isCircuitOpenError(Cause.squash(exit.cause))
         )
         assert.strictEqual(rejected.length, 997)
         assert.strictEqual(exits.filter(Exit.isSuccess).length, 3)
         assert.strictEqual(yield* breaker.state("x"), "Closed")
-      }).pipe(withBreaker({ failureThreshold: 1, halfOpenMaxCalls: 3, successThreshold: 3 })))
+      }).pipe(withBreaker({ failureThreshold: 1, halfOpenMaxCalls: 3, successThreshold: 3 }))
+    )
 
     it.effect("rejections while the permits are taken say HalfOpen", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* openThenWait(breaker, "x")
         yield* Effect.never.pipe(breaker.protect("x"), Effect.forkChild({ startImmediately: true }))
         const error = yield* Effect.flip(ok.pipe(breaker.protect("x")))
         assert.strictEqual(error.state, "HalfOpen")
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
 
     it.effect("an interrupted trial call gives its permit back and leaves the circuit usable", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* openThenWait(breaker, "x")
         const hung = yield* Effect.never.pipe(breaker.protect("x"), Effect.forkChild({ startImmediately: true }))
@@ -210,22 +225,24 @@ describe("CircuitBreaker", () => {
         assert.strictEqual(stats.halfOpenInFlight, 0)
         assert.strictEqual(yield* ok.pipe(breaker.protect("x")), "ok")
         assert.strictEqual(yield* breaker.state("x"), "Closed")
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
 
     it.effect("an excluded failure in HalfOpen gives the permit back without deciding", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* openThenWait(breaker, "x")
         yield* Effect.flip(Effect.fail(new UserNotFound({ id: "1" })).pipe(breaker.protect("x")))
         const stats = yield* breaker.stats("x")
         assert.strictEqual(stats.state, "HalfOpen")
         assert.strictEqual(stats.halfOpenInFlight, 0)
-      }).pipe(withBreaker({ failureThreshold: 1, exclude: ["UserNotFound"] })))
+      }).pipe(withBreaker({ failureThreshold: 1, exclude: ["UserNotFound"] }))
+    )
   })
 
   describe("fencing", () => {
     it.effect("a late success from the Closed era does not count toward closing a HalfOpen circuit", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         const gate = yield* Deferred.make<void>()
         const slow = yield* Deferred.await(gate).pipe(
@@ -241,10 +258,11 @@ describe("CircuitBreaker", () => {
         const stats = yield* breaker.stats("x")
         assert.strictEqual(stats.state, "HalfOpen")
         assert.strictEqual(stats.halfOpenSuccesses, 0)
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
 
     it.effect("a late failure from before a manual close does not count in the new Closed era", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         const gate = yield* Deferred.make<void>()
         const late = yield* Deferred.await(gate).pipe(
@@ -258,12 +276,13 @@ describe("CircuitBreaker", () => {
         yield* Deferred.succeed(gate, undefined)
         yield* Fiber.join(late)
         assert.strictEqual((yield* breaker.stats("x")).consecutiveFailures, 0)
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
   })
 
   describe("manual control", () => {
     it.effect("open forces the circuit open until close, whatever the clock says", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* breaker.open("x")
         yield* TestClock.adjust("1 day")
@@ -274,10 +293,11 @@ describe("CircuitBreaker", () => {
         assert.ok(!Duration.isFinite(error.retryAfter))
         yield* breaker.close("x")
         assert.strictEqual(yield* ok.pipe(breaker.protect("x")), "ok")
-      }).pipe(withBreaker({ resetTimeout: "1 second" })))
+      }).pipe(withBreaker({ resetTimeout: "1 second" }))
+    )
 
     it.effect("reset forgets counts, stats and backoff", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* failures(breaker, "x", 2)
         yield* breaker.reset("x")
@@ -286,21 +306,29 @@ describe("CircuitBreaker", () => {
           [stats.state, stats.failures, stats.rejected, stats.openings, stats.consecutiveFailures],
           ["Closed", 0, 0, 0, 0]
         )
-      }).pipe(withBreaker({ failureThreshold: 2 })))
+      }).pipe(withBreaker({ failureThreshold: 2 }))
+    )
 
     it.effect("circuits lists every circuit of the domain", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* ok.pipe(breaker.protect("a"))
         yield* failures(breaker, "b", 1)
         const all = yield* breaker.circuits
-        assert.deepStrictEqual(all.map((s) => [s.id, s.state]), [["a", "Closed"], ["b", "Open"]])
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+        assert.deepStrictEqual(
+          all.map((s) => [s.id, s.state]),
+          [
+            ["a", "Closed"],
+            ["b", "Open"]
+          ]
+        )
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
   })
 
   describe("transitions", () => {
     it.effect("are published as a Stream with domain, id, from, to, at and reason", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         const collected = yield* breaker.transitions.pipe(
           Stream.take(3),
@@ -312,61 +340,79 @@ describe("CircuitBreaker", () => {
         yield* TestClock.adjust("1 minute")
         yield* ok.pipe(breaker.protect("x"))
         const transitions = yield* Fiber.join(collected)
-        assert.deepStrictEqual(transitions.map((t) => [t.id, t.from, t.to, t.reason, t.at]), [
-          ["x", "Closed", "Open", "failureThreshold", 0],
-          ["x", "Open", "HalfOpen", "resetTimeout", 60_000],
-          ["x", "HalfOpen", "Closed", "trialSucceeded", 60_000]
-        ])
+        assert.deepStrictEqual(
+          transitions.map((t) => [t.id, t.from, t.to, t.reason, t.at]),
+          [
+            ["x", "Closed", "Open", "failureThreshold", 0],
+            ["x", "Open", "HalfOpen", "resetTimeout", 60_000],
+            ["x", "HalfOpen", "Closed", "trialSucceeded", 60_000]
+          ]
+        )
         assert.ok(transitions.every((t) => t.domain === "test/Users"))
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
   })
 
   describe("protectStream", () => {
     it.effect("asks the breaker once when the stream starts and records a success on completion", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         const items = yield* Stream.range(1, 10).pipe(breaker.protectStream("s"), Stream.runCollect)
         assert.strictEqual(items.length, 10)
         const stats = yield* breaker.stats("s")
         assert.deepStrictEqual([stats.successes, stats.failures], [1, 0])
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
 
     it.effect("a counted failure at any item records a failure; an open circuit rejects the stream", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         const failing = Stream.make(1, 2).pipe(Stream.concat(Stream.fail(new Boom())))
         const items: Array<number> = []
         const error = yield* Effect.flip(
-          failing.pipe(breaker.protectStream("s"), Stream.runForEach((n) => Effect.sync(() => items.push(n))))
+          failing.pipe(
+            breaker.protectStream("s"),
+            Stream.runForEach((n) => Effect.sync(() => items.push(n)))
+          )
         )
         assert.strictEqual(error._tag, "Boom")
         assert.deepStrictEqual(items, [1, 2])
         assert.strictEqual(yield* breaker.state("s"), "Open")
         const rejected = yield* Effect.flip(Stream.make(1).pipe(breaker.protectStream("s"), Stream.runCollect))
         assert.strictEqual(rejected._tag, "CircuitOpenError")
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
 
     it.effect("a consumer that stops after the first item records a success", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* failures(breaker, "s", 1)
         yield* TestClock.adjust("1 minute")
         yield* Stream.iterate(1, (n) => n + 1).pipe(breaker.protectStream("s"), Stream.take(3), Stream.runCollect)
         assert.strictEqual(yield* breaker.state("s"), "Closed")
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
 
     it.effect("a consumer that stops before the first item records nothing and returns the permit", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* failures(breaker, "s", 1)
         yield* TestClock.adjust("1 minute")
-        const fiber = yield* Stream.never.pipe(breaker.protectStream("s"), Stream.runDrain, Effect.forkChild({ startImmediately: true }))
+        const fiber = yield* Stream.never.pipe(
+          breaker.protectStream("s"),
+          Stream.runDrain,
+          Effect.forkChild({ startImmediately: true })
+        )
         yield* Effect.yieldNow
         assert.strictEqual((yield* breaker.stats("s")).halfOpenInFlight, 1)
         yield* Fiber.interrupt(fiber)
         const stats = yield* breaker.stats("s")
-        assert.deepStrictEqual([stats.state, stats.halfOpenInFlight, stats.successes, stats.failures], ["HalfOpen", 0, 0, 1])
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+        assert.deepStrictEqual(
+          [stats.state, stats.halfOpenInFlight, stats.successes, stats.failures],
+          ["HalfOpen", 0, 0, 1]
+        )
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
   })
 
   describe("configuration", () => {
@@ -385,18 +431,19 @@ describe("CircuitBreaker", () => {
       [{ slowCall: { duration: "1 second", rateThreshold: 0 } }, "slowCall.rateThreshold", "a rate in (0, 1]"],
       [{ halfOpenTimeout: "-1 seconds" as Duration.Input }, "halfOpenTimeout", "a positive duration"]
     ] as const)("rejects %j naming the field and the allowed range", ([options, field, expected]) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const error = yield* configError(options as CircuitBreaker.Options)
         assert.strictEqual(error._tag, "CircuitBreakerConfigError")
         assert.strictEqual(error.field, field)
         assert.include(error.message, `${field} must be ${expected}`)
         assert.include(error.message, "test/Users")
-      }))
+      })
+    )
   })
 
   describe("observability", () => {
     it.effect("counts calls by outcome and transitions in Effect metrics", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
         yield* ok.pipe(breaker.protect("m"))
         yield* failures(breaker, "m", 1)
@@ -413,50 +460,65 @@ describe("CircuitBreaker", () => {
         assert.strictEqual(opened.count, 1)
         const state = yield* Metric.value(Metric.withAttributes(CircuitBreaker.metrics.state, attributes))
         assert.strictEqual(state.value, 2)
-      }).pipe(withBreaker({ failureThreshold: 1 }), Effect.provideService(Metric.MetricRegistry, new Map())))
+      }).pipe(withBreaker({ failureThreshold: 1 }), Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
 
     it.effect("publishes every outcome and rejection on events", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const breaker = yield* Users
-        const collected = yield* breaker.events.pipe(Stream.take(3), Stream.runCollect, Effect.forkChild({ startImmediately: true }))
+        const collected = yield* breaker.events.pipe(
+          Stream.take(3),
+          Stream.runCollect,
+          Effect.forkChild({ startImmediately: true })
+        )
         yield* Effect.yieldNow
         yield* ok.pipe(breaker.protect("e"))
         yield* failures(breaker, "e", 1)
         yield* Effect.exit(ok.pipe(breaker.protect("e")))
         const events = yield* Fiber.join(collected)
-        assert.deepStrictEqual(events.map((e) => [e.outcome, e.state]), [
-          ["success", "Closed"],
-          ["failure", "Open"],
-          ["rejected", "Open"]
-        ])
-      }).pipe(withBreaker({ failureThreshold: 1 })))
+        assert.deepStrictEqual(
+          events.map((e) => [e.outcome, e.state]),
+          [
+            ["success", "Closed"],
+            ["failure", "Open"],
+            ["rejected", "Open"]
+          ]
+        )
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
   })
 
   it.effect("make builds a breaker without a service key", () =>
-    Effect.gen(function*() {
-      const breaker = yield* CircuitBreaker.make("adhoc", { failureThreshold: 1, resetTimeout: Schedule.spaced("2 seconds") })
+    Effect.gen(function* () {
+      const breaker = yield* CircuitBreaker.make("adhoc", {
+        failureThreshold: 1,
+        resetTimeout: Schedule.spaced("2 seconds")
+      })
       yield* failures(breaker, "x", 1)
       expect((yield* breaker.stats("x")).retryAfter).toEqual(Duration.seconds(2))
-    }))
+    })
+  )
 
   it.effect("layers compose: a breaker layer is provided once and shared", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       class Other extends CircuitBreaker.Service<Other>()("test/Other") {}
       const both = Layer.mergeAll(CircuitBreaker.layer(Users, { failureThreshold: 1 }), CircuitBreaker.layer(Other))
-      const states = yield* Effect.gen(function*() {
+      const states = yield* Effect.gen(function* () {
         yield* failures(yield* Users, "x", 1)
         return [yield* (yield* Users).state("x"), yield* (yield* Other).state("x")]
       }).pipe(Effect.provide(both))
       assert.deepStrictEqual(states, ["Open", "Closed"])
-    }))
+    })
+  )
 
   it.effect("an already finished call and a suspended call are recorded alike", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const breaker = yield* Users
       yield* later("x").pipe(breaker.protect("a"))
       yield* ok.pipe(breaker.protect("a"))
       yield* Effect.exit(failLater.pipe(breaker.protect("a")))
       const stats = yield* breaker.stats("a")
       assert.deepStrictEqual([stats.successes, stats.failures], [2, 1])
-    }).pipe(withBreaker({ failureThreshold: 5 })))
+    }).pipe(withBreaker({ failureThreshold: 5 }))
+  )
 })

@@ -51,7 +51,6 @@ const failedWith = <A, E>(exit: Exit.Exit<A, E>): E => {
 
 const millis = (duration: Duration.Duration) => Duration.toMillis(duration)
 
-
 const withFreshMetrics = Effect.provideService(Metric.MetricRegistry, new Map())
 
 describe("FallbackChain", () => {

@@ -11,10 +11,14 @@ class UserNotFound extends Schema.TaggedError<UserNotFound>()("UserNotFound", { 
 class ConnectionError extends Data.TaggedError("ConnectionError")<{}> {}
 class TimeoutError extends Data.TaggedError("TimeoutError")<{}> {}
 
-class GetUserProfile extends Mediator.Request<GetUserProfile>()("GetUserProfile", { userId: Schema.String }, {
-  response: UserProfile,
-  error: UserNotFound
-}) {}
+class GetUserProfile extends Mediator.Request<GetUserProfile>()(
+  "GetUserProfile",
+  { userId: Schema.String },
+  {
+    response: UserProfile,
+    error: UserNotFound
+  }
+) {}
 class GetOrder extends Mediator.Request<GetOrder>()("GetOrder", { orderId: Schema.String }, { response: Order }) {}
 class StreamOrders extends Mediator.StreamRequest<StreamOrders>()("StreamOrders", {}, { response: Order }) {}
 class UserJoined extends Mediator.Event<UserJoined>()("UserJoined", { userId: Schema.String }) {}
@@ -183,8 +187,8 @@ describe("Mediator types", () => {
   it("a chain fails with its links' failures and ChainExhausted", () => {
     const chain = Mediator.chain(
       GetOrder,
-      (request) => request.orderId === "a" ? getOrder(request) : Mediator.next,
-      (request) => request.orderId === "b" ? Effect.fail(new TimeoutError()) : Mediator.next
+      (request) => (request.orderId === "a" ? getOrder(request) : Mediator.next),
+      (request) => (request.orderId === "b" ? Effect.fail(new TimeoutError()) : Mediator.next)
     )
     expectTypeOf(chain).toEqualTypeOf<
       (request: GetOrder) => Effect.Effect<Order, TimeoutError | Mediator.ChainExhausted, never>
@@ -225,7 +229,8 @@ describe("Mediator types", () => {
       requests: [
         Mediator.bind(GetUserProfile, (request) => Effect.flatMap(Database, (db) => db.find(request.userId))),
         Mediator.bind(GetOrder, (request) =>
-          Effect.andThen(Effect.orDie(Mediator.send(new StreamOrdersCount())), getOrder(request))),
+          Effect.andThen(Effect.orDie(Mediator.send(new StreamOrdersCount())), getOrder(request))
+        ),
         Mediator.bind(StreamOrdersCount, () => Effect.succeed(0)),
         Mediator.bind(StreamOrders, {
           primary: () => Stream.fail(new ConnectionError()),
@@ -241,6 +246,10 @@ describe("Mediator types", () => {
   })
 })
 
-class StreamOrdersCount extends Mediator.Request<StreamOrdersCount>()("StreamOrdersCount", {}, {
-  response: Schema.Number
-}) {}
+class StreamOrdersCount extends Mediator.Request<StreamOrdersCount>()(
+  "StreamOrdersCount",
+  {},
+  {
+    response: Schema.Number
+  }
+) {}

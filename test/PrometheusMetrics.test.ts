@@ -27,15 +27,18 @@ const scrape = HttpServer.addressFormattedWith((base) =>
 /** The samples of a Prometheus text body: series (`name{labels}`) to value, as written on the wire. */
 const samplesOf = (body: string): ReadonlyMap<string, string> =>
   new Map(
-    body.split("\n").filter((line) => line !== "" && !line.startsWith("#")).map((line) => {
-      const space = line.lastIndexOf(" ")
-      return [line.slice(0, space), line.slice(space + 1)] as const
-    })
+    body
+      .split("\n")
+      .filter((line) => line !== "" && !line.startsWith("#"))
+      .map((line) => {
+        const space = line.lastIndexOf(" ")
+        return [line.slice(0, space), line.slice(space + 1)] as const
+      })
   )
 
 /** Runs a call that takes `duration` of TestClock time, and returns its exit. */
 const taking = <A, E>(duration: Duration.Input, call: Effect.Effect<A, E>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const fiber = yield* Effect.forkChild(Effect.exit(call), { startImmediately: true })
     yield* TestClock.adjust(duration)
     return yield* Fiber.join(fiber)
@@ -57,7 +60,7 @@ describe("PrometheusMetrics", () => {
 
     // GetAccount: two instant successes, a 300 ms success (slow) and a 50 ms failure; stays Closed.
     // Charge: two failures open it, then three calls are rejected. Durations come from the TestClock, so they are exact.
-    const traffic = Effect.gen(function*() {
+    const traffic = Effect.gen(function* () {
       const accounts = yield* Accounts
       yield* repeat(2, ok.pipe(accounts.protect("GetAccount")))
       yield* taking("300 millis", Effect.sleep("300 millis").pipe(Effect.andThen(ok), accounts.protect("GetAccount")))
@@ -79,7 +82,7 @@ describe("PrometheusMetrics", () => {
       `${name}{domain="test/Accounts",circuit="${circuit}"${extra}}`
 
     it.live("calls by outcome, with slow calls counted beside their success or failure", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const samples = samplesOf(yield* scraped)
         const calls = (circuit: string, outcome: string) =>
           samples.get(series("circuit_breaker_calls_total", circuit, `,outcome="${outcome}"`))
@@ -91,31 +94,36 @@ describe("PrometheusMetrics", () => {
           ["success", "failure", "ignored", "rejected", "slow"].map((outcome) => calls("Charge", outcome)),
           ["0", "2", "0", "3", "0"]
         )
-      }))
+      })
+    )
 
     it.live("the Closed -> Open transition, and the state gauge (0 Closed, 2 Open)", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const samples = samplesOf(yield* scraped)
         assert.strictEqual(
           samples.get(series("circuit_breaker_transitions_total", "Charge", `,from="Closed",to="Open"`)),
           "1"
         )
-        assert.isUndefined(samples.get(series("circuit_breaker_transitions_total", "GetAccount", `,from="Closed",to="Open"`)))
+        assert.isUndefined(
+          samples.get(series("circuit_breaker_transitions_total", "GetAccount", `,from="Closed",to="Open"`))
+        )
         assert.strictEqual(samples.get(series("circuit_breaker_state", "GetAccount")), "0")
         assert.strictEqual(samples.get(series("circuit_breaker_state", "Charge")), "2")
-      }))
+      })
+    )
 
     it.live("failure and slow-call rates of the window; NaN once an opening has cleared it", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const samples = samplesOf(yield* scraped)
         assert.strictEqual(samples.get(series("circuit_breaker_failure_rate", "GetAccount")), "0.25")
         assert.strictEqual(samples.get(series("circuit_breaker_slow_call_rate", "GetAccount")), "0.25")
         assert.strictEqual(samples.get(series("circuit_breaker_failure_rate", "Charge")), "NaN")
         assert.strictEqual(samples.get(series("circuit_breaker_slow_call_rate", "Charge")), "NaN")
-      }))
+      })
+    )
 
     it.live("a latency histogram in seconds for every admitted call when slowCall is configured", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const body = yield* scraped
         assert.include(body, "# TYPE circuit_breaker_call_duration_seconds histogram\n")
         const samples = samplesOf(body)
@@ -130,25 +138,26 @@ describe("PrometheusMetrics", () => {
         assert.strictEqual(samples.get(series("circuit_breaker_call_duration_seconds_sum", "GetAccount")), "0.35")
         // Rejected calls never ran, so they have no duration.
         assert.strictEqual(samples.get(series("circuit_breaker_call_duration_seconds_count", "Charge")), "2")
-      }))
+      })
+    )
 
     it.live("declares each family's Prometheus type; the isolated registry holds only this breaker's series", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const body = yield* scraped
-        for (
-          const declaration of [
-            "circuit_breaker_calls_total counter",
-            "circuit_breaker_transitions_total counter",
-            "circuit_breaker_state gauge",
-            "circuit_breaker_failure_rate gauge",
-            "circuit_breaker_slow_call_rate gauge",
-            "circuit_breaker_call_duration_seconds histogram"
-          ]
-        ) assert.include(body, `# TYPE ${declaration}\n`)
+        for (const declaration of [
+          "circuit_breaker_calls_total counter",
+          "circuit_breaker_transitions_total counter",
+          "circuit_breaker_state gauge",
+          "circuit_breaker_failure_rate gauge",
+          "circuit_breaker_slow_call_rate gauge",
+          "circuit_breaker_call_duration_seconds histogram"
+        ])
+          assert.include(body, `# TYPE ${declaration}\n`)
         const series = Array.from(samplesOf(body).keys())
         assert.isAbove(series.length, 0)
         assert.isTrue(series.every((name) => name.includes(`{domain="test/Accounts",circuit="`)))
-      }))
+      })
+    )
   })
 
   describe("series lifetime", () => {
@@ -156,24 +165,34 @@ describe("PrometheusMetrics", () => {
       Array.from(samplesOf(text).keys()).filter((series) => series.startsWith("circuit_breaker_"))
 
     it.effect("closing a breaker removes all of its series from the registry", () =>
-      Effect.gen(function*() {
-        const during = yield* Effect.gen(function*() {
+      Effect.gen(function* () {
+        const during = yield* Effect.gen(function* () {
           const accounts = yield* Accounts
           yield* repeat(2, boom.pipe(accounts.protect("Charge")))
           return yield* PrometheusMetrics.format()
-        }).pipe(Effect.provide(CircuitBreaker.layer(Accounts, { failureThreshold: 2, slowCall: { duration: "1 second", rateThreshold: 1 } })))
+        }).pipe(
+          Effect.provide(
+            CircuitBreaker.layer(Accounts, {
+              failureThreshold: 2,
+              slowCall: { duration: "1 second", rateThreshold: 1 }
+            })
+          )
+        )
         assert.isAbove(breakerSeries(during).length, 0)
         assert.deepStrictEqual(breakerSeries(yield* PrometheusMetrics.format()), [])
-      }).pipe(Effect.provide(silent), Effect.provideService(Metric.MetricRegistry, new Map())))
+      }).pipe(Effect.provide(silent), Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
 
     it.effect("a time-window rate gauge forgets outcomes that left the window, as stats does", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const accounts = yield* Accounts
         yield* Effect.exit(boom.pipe(accounts.protect("GetAccount")))
         yield* ok.pipe(accounts.protect("GetAccount"))
         const rate = () =>
           PrometheusMetrics.format().pipe(
-            Effect.map((text) => samplesOf(text).get(`circuit_breaker_failure_rate{domain="test/Accounts",circuit="GetAccount"}`))
+            Effect.map((text) =>
+              samplesOf(text).get(`circuit_breaker_failure_rate{domain="test/Accounts",circuit="GetAccount"}`)
+            )
           )
         assert.strictEqual(yield* rate(), "0.5")
         yield* TestClock.adjust("1 minute")
@@ -186,12 +205,13 @@ describe("PrometheusMetrics", () => {
           })
         ),
         Effect.provideService(Metric.MetricRegistry, new Map())
-      ))
+      )
+    )
   })
 
   describe("spans", () => {
     it.effect("protect annotates the current span with domain, id, state after the call, and outcome", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { spans, tracer } = captureSpans()
         const accounts = yield* Accounts
         const traced = <A, E>(name: string, call: Effect.Effect<A, E>) =>
@@ -207,23 +227,27 @@ describe("PrometheusMetrics", () => {
           "circuit_breaker.state": state,
           "circuit_breaker.outcome": outcome
         })
-        assert.deepStrictEqual(spans.map((span) => [span.name, breakerAttributes(span)]), [
-          ["ok", expected("Closed", "success")],
-          ["fails", expected("Open", "failure")],
-          ["rejected", expected("Open", "rejected")]
-        ])
-      }).pipe(Effect.provide(Layer.merge(CircuitBreaker.layer(Accounts, { failureThreshold: 1 }), silent))))
+        assert.deepStrictEqual(
+          spans.map((span) => [span.name, breakerAttributes(span)]),
+          [
+            ["ok", expected("Closed", "success")],
+            ["fails", expected("Open", "failure")],
+            ["rejected", expected("Open", "rejected")]
+          ]
+        )
+      }).pipe(Effect.provide(Layer.merge(CircuitBreaker.layer(Accounts, { failureThreshold: 1 }), silent)))
+    )
   })
 
   describe("logs", () => {
     it.effect("transitions are logged with circuit annotations: opening at Warn, the others at Info", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const lines: Array<string> = []
         const capture = Logger.make(({ fiber, logLevel, message }) => {
           const annotations = fiber.getRef(References.CurrentLogAnnotations)
           lines.push(`${logLevel} ${(message as ReadonlyArray<unknown>).join(" ")} ${JSON.stringify(annotations)}`)
         })
-        yield* Effect.gen(function*() {
+        yield* Effect.gen(function* () {
           const accounts = yield* Accounts
           yield* Effect.exit(boom.pipe(accounts.protect("GetAccount")))
           yield* TestClock.adjust("10 seconds")
@@ -241,7 +265,8 @@ describe("PrometheusMetrics", () => {
           `Info circuit test/Accounts/GetAccount: Open -> HalfOpen (resetTimeout) ${annotations("Open", "HalfOpen")}`,
           `Info circuit test/Accounts/GetAccount: HalfOpen -> Closed (trialSucceeded) ${annotations("HalfOpen", "Closed")}`
         ])
-      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts, { failureThreshold: 1, resetTimeout: "10 seconds" }))))
+      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts, { failureThreshold: 1, resetTimeout: "10 seconds" })))
+    )
   })
 
   describe("events", () => {
@@ -251,7 +276,7 @@ describe("PrometheusMetrics", () => {
      * end of the backlog survived.
      */
     const stalledSubscriber = (calls: number, tail: number) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const accounts = yield* Accounts
         const firstSeen = yield* Deferred.make<void>()
         const resume = yield* Deferred.make<void>()
@@ -269,7 +294,11 @@ describe("PrometheusMetrics", () => {
         yield* ok.pipe(accounts.protect("First"))
         yield* Deferred.await(firstSeen)
         let completed = 0
-        const call = (id: string) => ok.pipe(accounts.protect(id), Effect.tap(() => Effect.sync(() => completed++)))
+        const call = (id: string) =>
+          ok.pipe(
+            accounts.protect(id),
+            Effect.tap(() => Effect.sync(() => completed++))
+          )
         yield* Effect.repeat(call("Bulk"), { times: calls - tail - 1 })
         yield* Effect.repeat(call("Tail"), { times: tail - 1 })
         yield* Deferred.succeed(resume, undefined)
@@ -277,18 +306,22 @@ describe("PrometheusMetrics", () => {
         return { completed, kept: received.slice(1).map((event) => event.id) }
       })
 
-    it.effect("a stalled subscriber never blocks calls: 10,000 complete, its buffer holding 1024 events by default", () =>
-      Effect.gen(function*() {
-        const { completed, kept } = yield* stalledSubscriber(10_000, 1024)
-        assert.strictEqual(completed, 10_000)
-        assert.strictEqual(kept.length, 1024)
-      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts))))
+    it.effect(
+      "a stalled subscriber never blocks calls: 10,000 complete, its buffer holding 1024 events by default",
+      () =>
+        Effect.gen(function* () {
+          const { completed, kept } = yield* stalledSubscriber(10_000, 1024)
+          assert.strictEqual(completed, 10_000)
+          assert.strictEqual(kept.length, 1024)
+        }).pipe(Effect.provide(CircuitBreaker.layer(Accounts)))
+    )
 
     it.effect("a lagging subscriber keeps the newest eventBufferSize events; the oldest are dropped", () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const { completed, kept } = yield* stalledSubscriber(10, 3)
         assert.strictEqual(completed, 10)
         assert.deepStrictEqual(kept, ["Tail", "Tail", "Tail"])
-      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts, { eventBufferSize: 3 }))))
+      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts, { eventBufferSize: 3 })))
+    )
   })
 })

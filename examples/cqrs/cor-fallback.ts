@@ -12,10 +12,14 @@ class PaymentResult extends Schema.Class<PaymentResult>("PaymentResult")({
   handledBy: Schema.String
 }) {}
 
-class ProcessPayment extends Mediator.Request<ProcessPayment>()("ProcessPayment", {
-  paymentId: Schema.String,
-  method: Schema.String
-}, { response: PaymentResult }) {}
+class ProcessPayment extends Mediator.Request<ProcessPayment>()(
+  "ProcessPayment",
+  {
+    paymentId: Schema.String,
+    method: Schema.String
+  },
+  { response: PaymentResult }
+) {}
 
 class ProviderDown extends Data.TaggedError("ProviderDown")<{ readonly provider: string }> {}
 
@@ -37,19 +41,26 @@ const bank = (request: ProcessPayment) =>
   )
 
 const MediatorLive = Mediator.layer({
-  requests: [Mediator.bind(ProcessPayment, {
-    primary: Mediator.chain(ProcessPayment, card, paypal, bank),
-    fallback: (request, trigger) =>
-      Console.log(`  ${request.paymentId}: manual review after ${trigger._tag}`).pipe(
-        Effect.andThen(answer(request, `manual review (${trigger._tag})`))
-      ),
-    on: ["ChainExhausted", "ProviderDown"]
-  })]
+  requests: [
+    Mediator.bind(ProcessPayment, {
+      primary: Mediator.chain(ProcessPayment, card, paypal, bank),
+      fallback: (request, trigger) =>
+        Console.log(`  ${request.paymentId}: manual review after ${trigger._tag}`).pipe(
+          Effect.andThen(answer(request, `manual review (${trigger._tag})`))
+        ),
+      on: ["ChainExhausted", "ProviderDown"]
+    })
+  ]
 })
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const results: Array<string> = []
-  for (const [paymentId, method] of [["p1", "card"], ["p2", "paypal"], ["p3", "bank"], ["p4", "cash"]] as const) {
+  for (const [paymentId, method] of [
+    ["p1", "card"],
+    ["p2", "paypal"],
+    ["p3", "bank"],
+    ["p4", "cash"]
+  ] as const) {
     const result = yield* Mediator.send(new ProcessPayment({ paymentId, method }))
     yield* Console.log(`${paymentId} (${method}) handled by ${result.handledBy}`)
     results.push(`${paymentId} ${result.handledBy}`)

@@ -8,9 +8,13 @@ import { Mediator } from "effect-fallback"
 
 class UserJoined extends Mediator.Event<UserJoined>()("UserJoined", { userId: Schema.String }) {}
 
-class JoinUser extends Mediator.Request<JoinUser>()("JoinUser", { userId: Schema.String }, {
-  response: Schema.String
-}) {}
+class JoinUser extends Mediator.Request<JoinUser>()(
+  "JoinUser",
+  { userId: Schema.String },
+  {
+    response: Schema.String
+  }
+) {}
 
 class SmtpDown extends Data.TaggedError("SmtpDown")<{}> {}
 class CrmDown extends Data.TaggedError("CrmDown")<{}> {}
@@ -18,8 +22,11 @@ class CrmDown extends Data.TaggedError("CrmDown")<{}> {}
 const done: Array<string> = []
 
 const MediatorLive = Mediator.layer({
-  requests: [Mediator.bind(JoinUser, (request) =>
-    Mediator.emit(new UserJoined({ userId: request.userId })).pipe(Effect.as(`welcome aboard, ${request.userId}`)))],
+  requests: [
+    Mediator.bind(JoinUser, (request) =>
+      Mediator.emit(new UserJoined({ userId: request.userId })).pipe(Effect.as(`welcome aboard, ${request.userId}`))
+    )
+  ],
   events: [
     Mediator.subscribe(UserJoined, {
       primary: (_event): Effect.Effect<void, SmtpDown> => Effect.fail(new SmtpDown()),
@@ -43,7 +50,7 @@ const logger = Logger.make(({ logLevel, message }) => {
   if (logLevel === "Error") errorLogs.push((message as ReadonlyArray<unknown>).join(" "))
 })
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const answer = yield* Mediator.send(new JoinUser({ userId: "ada" }))
   yield* Console.log(`JoinUser answered: ${answer}`)
   for (const line of [...done].sort()) yield* Console.log(`  handled: ${line}`)

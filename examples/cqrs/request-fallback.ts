@@ -13,9 +13,13 @@ class UserProfileResult extends Schema.Class<UserProfileResult>("UserProfileResu
   source: Schema.Literals(["primary", "fallback"])
 }) {}
 
-class GetUserProfileCommand extends Mediator.Request<GetUserProfileCommand>()("GetUserProfileCommand", {
-  userId: Schema.String
-}, { response: UserProfileResult }) {}
+class GetUserProfileCommand extends Mediator.Request<GetUserProfileCommand>()(
+  "GetUserProfileCommand",
+  {
+    userId: Schema.String
+  },
+  { response: UserProfileResult }
+) {}
 
 class ProfileRequested extends Mediator.Event<ProfileRequested>()("ProfileRequested", {
   userId: Schema.String,
@@ -30,18 +34,17 @@ class RequestsBreaker extends CircuitBreaker.Service<RequestsBreaker>()("example
 const primaryCalls = { count: 0 }
 
 // e.g. a database call that fails
-const primaryGetUserProfile = (request: GetUserProfileCommand): Effect.Effect<
-  UserProfileResult,
-  ConnectionError | TimeoutError
-> =>
-  Effect.gen(function*() {
+const primaryGetUserProfile = (
+  request: GetUserProfileCommand
+): Effect.Effect<UserProfileResult, ConnectionError | TimeoutError> =>
+  Effect.gen(function* () {
     primaryCalls.count++
     yield* Mediator.emit(new ProfileRequested({ userId: request.userId, by: "primary" }))
     return yield* new ConnectionError({ message: "Database unavailable" })
   })
 
 const fallbackGetUserProfile = (request: GetUserProfileCommand, trigger: { readonly _tag: string }) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     yield* Console.log(`  fallback for ${request.userId} after ${trigger._tag}`)
     yield* Mediator.emit(new ProfileRequested({ userId: request.userId, by: "fallback" }))
     return new UserProfileResult({ userId: request.userId, name: "Unknown User", source: "fallback" })
@@ -53,32 +56,36 @@ const events = [
 ]
 
 const WithoutBreaker = Mediator.layer({
-  requests: [Mediator.bind(GetUserProfileCommand, {
-    primary: primaryGetUserProfile,
-    fallback: fallbackGetUserProfile,
-    on: ["ConnectionError", "TimeoutError"]
-  })],
+  requests: [
+    Mediator.bind(GetUserProfileCommand, {
+      primary: primaryGetUserProfile,
+      fallback: fallbackGetUserProfile,
+      on: ["ConnectionError", "TimeoutError"]
+    })
+  ],
   events
 })
 
 const WithBreaker = Mediator.layer({
-  requests: [Mediator.bind(GetUserProfileCommand, {
-    primary: primaryGetUserProfile,
-    fallback: fallbackGetUserProfile,
-    on: ["ConnectionError", "TimeoutError"],
-    breaker: RequestsBreaker // circuit id: "GetUserProfileCommand"
-  })],
+  requests: [
+    Mediator.bind(GetUserProfileCommand, {
+      primary: primaryGetUserProfile,
+      fallback: fallbackGetUserProfile,
+      on: ["ConnectionError", "TimeoutError"],
+      breaker: RequestsBreaker // circuit id: "GetUserProfileCommand"
+    })
+  ],
   events
 }).pipe(Layer.provideMerge(CircuitBreaker.layer(RequestsBreaker, { failureThreshold: 2, resetTimeout: "60 seconds" })))
 
-const withoutBreaker = Effect.gen(function*() {
+const withoutBreaker = Effect.gen(function* () {
   yield* Console.log("without a breaker:")
   const result = yield* Mediator.send(new GetUserProfileCommand({ userId: "user-1" }))
   yield* Console.log(`  ${result.userId}: ${result.name} (${result.source})`)
   return { source: result.source, primaryCalls: primaryCalls.count, published: published.splice(0) }
 }).pipe(Effect.provide(WithoutBreaker))
 
-const withBreaker = Effect.gen(function*() {
+const withBreaker = Effect.gen(function* () {
   yield* Console.log("with a breaker (fail_max 2):")
   primaryCalls.count = 0
   const sources: Array<string> = []
@@ -92,7 +99,7 @@ const withBreaker = Effect.gen(function*() {
   return { sources, primaryCalls: primaryCalls.count, state, published: published.splice(0).length }
 }).pipe(Effect.provide(WithBreaker))
 
-const fromJson = Effect.gen(function*() {
+const fromJson = Effect.gen(function* () {
   yield* Console.log("payloads from the outside:")
   const ok = yield* Mediator.sendUnknown(JSON.parse(`{"_tag":"GetUserProfileCommand","userId":"user-9"}`))
   const bad = yield* Effect.flip(Mediator.sendUnknown(JSON.parse(`{"_tag":"GetUserProfileCommand","userId":9}`)))
@@ -111,7 +118,7 @@ const expected = {
   },
   fromJson: {
     decoded: "user-9",
-    rejected: "cannot decode request GetUserProfileCommand: Expected string\n  at [\"userId\"]"
+    rejected: 'cannot decode request GetUserProfileCommand: Expected string\n  at ["userId"]'
   }
 }
 

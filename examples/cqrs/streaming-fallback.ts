@@ -14,13 +14,21 @@ class StreamItemResult extends Schema.Class<StreamItemResult>("StreamItemResult"
   source: Schema.Literals(["primary", "fallback"])
 }) {}
 
-class StreamItemsCommand extends Mediator.StreamRequest<StreamItemsCommand>()("StreamItemsCommand", {
-  itemIds: Schema.Array(Schema.String)
-}, { response: StreamItemResult }) {}
+class StreamItemsCommand extends Mediator.StreamRequest<StreamItemsCommand>()(
+  "StreamItemsCommand",
+  {
+    itemIds: Schema.Array(Schema.String)
+  },
+  { response: StreamItemResult }
+) {}
 
-class ResumableStreamItems extends Mediator.StreamRequest<ResumableStreamItems>()("ResumableStreamItems", {
-  itemIds: Schema.Array(Schema.String)
-}, { response: StreamItemResult }) {}
+class ResumableStreamItems extends Mediator.StreamRequest<ResumableStreamItems>()(
+  "ResumableStreamItems",
+  {
+    itemIds: Schema.Array(Schema.String)
+  },
+  { response: StreamItemResult }
+) {}
 
 class ItemProcessed extends Mediator.Event<ItemProcessed>()("ItemProcessed", {
   itemId: Schema.String,
@@ -33,9 +41,9 @@ class TimeoutError extends Data.TaggedError("TimeoutError")<{ readonly message: 
 class StreamsBreaker extends CircuitBreaker.Service<StreamsBreaker>()("example/StreamsBreaker") {}
 
 // Yields results until the third item, where the connection is lost (after raising that item's event).
-const primaryStreamItems = (
-  request: { readonly itemIds: ReadonlyArray<string> }
-): Stream.Stream<StreamItemResult, ConnectionError | TimeoutError> =>
+const primaryStreamItems = (request: {
+  readonly itemIds: ReadonlyArray<string>
+}): Stream.Stream<StreamItemResult, ConnectionError | TimeoutError> =>
   Stream.fromIterable(request.itemIds.entries()).pipe(
     Stream.mapEffect(([i, itemId]) =>
       Mediator.emit(new ItemProcessed({ itemId, source: "primary" })).pipe(
@@ -73,12 +81,15 @@ const MediatorLive = Mediator.layer({
       breaker: StreamsBreaker
     })
   ],
-  events: [Mediator.subscribe(ItemProcessed, (event) =>
-    Effect.sync(() => timeline.push(`event ${event.itemId} ${event.source}`)))]
+  events: [
+    Mediator.subscribe(ItemProcessed, (event) =>
+      Effect.sync(() => timeline.push(`event ${event.itemId} ${event.source}`))
+    )
+  ]
 }).pipe(Layer.provideMerge(CircuitBreaker.layer(StreamsBreaker, { failureThreshold: 1 })))
 
 const consume = (label: string, items: Stream.Stream<StreamItemResult, unknown, Mediator.Mediator>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     yield* Console.log(label)
     timeline.length = 0
     const delivered: Array<string> = []
@@ -86,11 +97,12 @@ const consume = (label: string, items: Stream.Stream<StreamItemResult, unknown, 
       Effect.sync(() => {
         delivered.push(`${item.itemId} ${item.source}`)
         timeline.push(`item ${item.itemId} ${item.source}`)
-      }).pipe(Effect.andThen(Console.log(`  ${item.itemId} ${item.source} (${item.status})`))))
+      }).pipe(Effect.andThen(Console.log(`  ${item.itemId} ${item.source} (${item.status})`)))
+    )
     return { delivered, timeline: [...timeline] }
   })
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const itemIds = ["a", "b", "c", "d"]
   const fromStart = yield* consume("fallback from its start:", Mediator.stream(new StreamItemsCommand({ itemIds })))
   const resumed = yield* consume(

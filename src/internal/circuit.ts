@@ -21,7 +21,8 @@ export interface Policy {
   readonly backoffResetMillis: number | undefined
   readonly halfOpenTimeout: { readonly millis: number; readonly onTimeout: "reopen" | "interrupt" } | undefined
   readonly failureRate: { readonly threshold: number; readonly minimumCalls: number } | undefined
-  readonly slowCall: { readonly millis: number; readonly rateThreshold: number; readonly minimumCalls: number } | undefined
+  readonly slowCall:
+    { readonly millis: number; readonly rateThreshold: number; readonly minimumCalls: number } | undefined
   readonly window: WindowSpec | undefined
   readonly isExcluded: (error: unknown) => boolean
   readonly isFailureValue: ((value: unknown) => boolean) | undefined
@@ -52,13 +53,13 @@ export const Admission = {
 } as const
 
 /** @internal */
-export type Admission = typeof Admission[keyof typeof Admission]
+export type Admission = (typeof Admission)[keyof typeof Admission]
 
 /** How a finished call is classified. @internal */
 export const Verdict = { Success: 0, Failure: 1, Ignored: 2 } as const
 
 /** @internal */
-export type Verdict = typeof Verdict[keyof typeof Verdict]
+export type Verdict = (typeof Verdict)[keyof typeof Verdict]
 
 /** @internal */
 export class Circuit {
@@ -262,7 +263,8 @@ export class Circuit {
   /** How long the `openings`-th opening lasts, lengthened by the retry-after hint of the failure that caused it. */
   openingMillisFor(openings: number, error: unknown): number {
     const policy = this.policy
-    const hint = error !== undefined && policy.retryAfterMillis !== undefined ? policy.retryAfterMillis(error) : undefined
+    const hint =
+      error !== undefined && policy.retryAfterMillis !== undefined ? policy.retryAfterMillis(error) : undefined
     return Math.min(Math.max(policy.openingMillis(openings), hint ?? 0), policy.maxResetMillis)
   }
 

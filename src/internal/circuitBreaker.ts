@@ -7,8 +7,10 @@ import { CircuitInstruments } from "./circuitBreakerMetrics.ts"
 import { resolvePolicy } from "./circuitBreakerPolicy.ts"
 
 /** @internal */
-export const Service = <Self>() => <const Key extends string>(key: Key) =>
-  Context.Service<Self, CB.CircuitBreaker>()(key)
+export const Service =
+  <Self>() =>
+  <const Key extends string>(key: Key) =>
+    Context.Service<Self, CB.CircuitBreaker>()(key)
 
 /** @internal */
 export const formatMillis = (duration: Duration.Duration): string =>
@@ -100,19 +102,23 @@ const outcomeOf = (verdict: Verdict): CB.Outcome =>
   verdict === Verdict.Success ? "success" : verdict === Verdict.Failure ? "failure" : "ignored"
 
 /** @internal */
-export const make = (domain: string, options: CB.Options = {}): Effect.Effect<
-  CB.CircuitBreaker,
-  CircuitBreakerConfigError,
-  Scope.Scope
-> => Effect.map(makeWith(domain, options, undefined), (made) => made.breaker)
+export const make = (
+  domain: string,
+  options: CB.Options = {}
+): Effect.Effect<CB.CircuitBreaker, CircuitBreakerConfigError, Scope.Scope> =>
+  Effect.map(makeWith(domain, options, undefined), (made) => made.breaker)
 
 /** A breaker whose circuits report to `sync`, with the `Control` a distributed layer applies remote state through. @internal */
-export const makeWith = (domain: string, options: CB.Options, sync: Sync | undefined): Effect.Effect<
+export const makeWith = (
+  domain: string,
+  options: CB.Options,
+  sync: Sync | undefined
+): Effect.Effect<
   { readonly breaker: CB.CircuitBreaker; readonly control: Control },
   CircuitBreakerConfigError,
   Scope.Scope
 > =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const policy = yield* resolvePolicy(
       domain,
       options,
@@ -170,7 +176,11 @@ const makeBreaker = (
   }
 
   /** Publishes what the last operation changed; returns the logging to run, if any. */
-  const flush = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, remote = false): Effect.Effect<void> | undefined => {
+  const flush = (
+    entry: Entry,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    remote = false
+  ): Effect.Effect<void> | undefined => {
     if (outbox.length === 0 && backlog.length === 0) return undefined
     const pending = outbox.splice(0, outbox.length)
     const logs: Array<Effect.Effect<unknown>> = []
@@ -190,13 +200,7 @@ const makeBreaker = (
     return logs.length === 1 ? Effect.asVoid(logs[0]!) : Effect.all(logs, { discard: true })
   }
 
-  const publishEvent = (
-    entry: Entry,
-    outcome: CB.Outcome,
-    slow: boolean,
-    durationMillis: number,
-    at: number
-  ): void => {
+  const publishEvent = (entry: Entry, outcome: CB.Outcome, slow: boolean, durationMillis: number, at: number): void => {
     if (eventSubscribers === 0) return
     publish(eventsHub, {
       domain,
@@ -232,9 +236,8 @@ const makeBreaker = (
     let verdict: Verdict
     let error: unknown = undefined
     if (exit._tag === "Success") {
-      verdict = policy.isFailureValue !== undefined && policy.isFailureValue(exit.value)
-        ? Verdict.Failure
-        : Verdict.Success
+      verdict =
+        policy.isFailureValue !== undefined && policy.isFailureValue(exit.value) ? Verdict.Failure : Verdict.Success
     } else {
       const reasons = exit.cause.reasons
       const fail = reasons.find(Cause.isFailReason)
@@ -281,7 +284,11 @@ const makeBreaker = (
     if (entry.circuit.mode === "metricsOnly") reportRejection(entry, fiber, now)
   }
 
-  const reject = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, now: number): Effect.Effect<never, CircuitOpenError> => {
+  const reject = (
+    entry: Entry,
+    fiber: Fiber.Fiber<unknown, unknown>,
+    now: number
+  ): Effect.Effect<never, CircuitOpenError> => {
     const circuit = entry.circuit
     reportRejection(entry, fiber, now)
     const error = makeCircuitOpenError(
@@ -330,7 +337,10 @@ const makeBreaker = (
 
   // A circuit that is not Closed may hand out a HalfOpen permit: admission and the installation of the finalizer
   // that gives it back happen in one uninterruptible region, and only the call itself is interruptible.
-  const guardedCall = <A, E, R>(entry: Entry, self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
+  const guardedCall = <A, E, R>(
+    entry: Entry,
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | CircuitOpenError, R> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.withFiber((fiber) => {
         const circuit = entry.circuit
@@ -341,17 +351,21 @@ const makeBreaker = (
           noteShadowRejection(entry, fiber, start)
           return withPendingLogs(entry, fiber, restore(self))
         }
-        if (admission === Admission.Admitted) return withPendingLogs(entry, fiber, runAdmitted(entry, restore(self), fiber, start, true))
+        if (admission === Admission.Admitted)
+          return withPendingLogs(entry, fiber, runAdmitted(entry, restore(self), fiber, start, true))
         const generation = circuit.generation
         const halfOpenTimeout = policy.halfOpenTimeout
         // Every trial in flight is cut off at the deadline shared by them (set when the first was admitted). The race
         // runs interruptibly, so the caller can still interrupt its own trial.
-        const call: Effect.Effect<A, E | CircuitOpenError, R> = halfOpenTimeout?.onTimeout === "interrupt"
-          ? restore(Effect.timeoutOrElse(self, {
-            duration: Math.max(0, circuit.halfOpenDeadline - start),
-            orElse: () => trialTimedOut(entry, fiber, generation)
-          }))
-          : restore(self)
+        const call: Effect.Effect<A, E | CircuitOpenError, R> =
+          halfOpenTimeout?.onTimeout === "interrupt"
+            ? restore(
+                Effect.timeoutOrElse(self, {
+                  duration: Math.max(0, circuit.halfOpenDeadline - start),
+                  orElse: () => trialTimedOut(entry, fiber, generation)
+                })
+              )
+            : restore(self)
         const trial = Effect.onExitPrimitive(call, (exit) => {
           // A trial that timed out was already recorded as a failure by `trialTimedOut`.
           if (exit._tag === "Failure" && isTrialTimeout(exit)) return undefined
@@ -364,7 +378,7 @@ const makeBreaker = (
           fiber,
           Effect.flatMap(
             Effect.onInterrupt(restore(gate), () => Effect.sync(() => circuit.release(generation))),
-            (admitted) => admitted ? trial : refuseTrial(entry, fiber, generation)
+            (admitted) => (admitted ? trial : refuseTrial(entry, fiber, generation))
           )
         )
       })
@@ -475,10 +489,8 @@ const makeBreaker = (
           Effect.withFiber((fiber) => {
             // A consumer that stopped early ends the stream by interruption: after the first item that is a success,
             // before it nothing is recorded (and any permit goes back).
-            const effective: Exit.Exit<unknown, unknown> = exit._tag === "Failure" && started &&
-                Cause.hasInterruptsOnly(exit.cause)
-              ? Exit.void
-              : exit
+            const effective: Exit.Exit<unknown, unknown> =
+              exit._tag === "Failure" && started && Cause.hasInterruptsOnly(exit.cause) ? Exit.void : exit
             return settle(entry, fiber, generation, trial, start, isTimed, effective) ?? Effect.void
           })
         ),
@@ -492,13 +504,10 @@ const makeBreaker = (
     const admitted = logs === undefined ? Effect.succeed(tracked) : Effect.as(logs, tracked)
     const gate = trial ? entry.sync?.acquireTrial(generation) : undefined
     if (gate === undefined) return admitted
-    return Effect.flatMap(
-      gate,
-      (ok): Effect.Effect<Stream.Stream<A, E | CircuitOpenError, R>> =>
-        ok ? admitted : Effect.succeed(Stream.fromEffect(refuseTrial(entry, fiber, generation)))
+    return Effect.flatMap(gate, (ok): Effect.Effect<Stream.Stream<A, E | CircuitOpenError, R>> =>
+      ok ? admitted : Effect.succeed(Stream.fromEffect(refuseTrial(entry, fiber, generation)))
     )
   }
-
 
   const stats = (id: string): Effect.Effect<CB.Stats> =>
     Effect.withFiber((fiber) => {
@@ -559,9 +568,7 @@ const makeBreaker = (
     protectStream,
     state: (id) => Effect.map(stats(id), (s) => s.state),
     stats,
-    circuits: Effect.suspend(() =>
-      Effect.forEach(Array.from(Ref.getUnsafe(circuitsRef).keys()), stats)
-    ),
+    circuits: Effect.suspend(() => Effect.forEach(Array.from(Ref.getUnsafe(circuitsRef).keys()), stats)),
     transitions: Stream.fromPubSub(transitionsHub),
     events: Stream.unwrap(
       Effect.acquireRelease(

@@ -40,7 +40,12 @@ export const settings: ReadonlyArray<Setting> = [
   { name: "BACKOFF_RESET_AFTER", path: ["backoffResetAfter"], parse: duration, expected: "a duration >= 0" },
   { name: "SUCCESS_THRESHOLD", path: ["successThreshold"], parse: integer, expected: "an integer >= 1" },
   { name: "HALF_OPEN_MAX_CALLS", path: ["halfOpenMaxCalls"], parse: integer, expected: "an integer >= 1" },
-  { name: "HALF_OPEN_TIMEOUT", path: ["halfOpenTimeout", "duration"], parse: duration, expected: "a positive duration" },
+  {
+    name: "HALF_OPEN_TIMEOUT",
+    path: ["halfOpenTimeout", "duration"],
+    parse: duration,
+    expected: "a positive duration"
+  },
   {
     name: "HALF_OPEN_TIMEOUT_ACTION",
     path: ["halfOpenTimeout", "onTimeout"],
@@ -77,7 +82,11 @@ export const settings: ReadonlyArray<Setting> = [
   {
     name: "EXCLUDE",
     path: ["exclude"],
-    parse: (raw) => raw.split(",").map((tag) => tag.trim()).filter((tag) => tag.length > 0),
+    parse: (raw) =>
+      raw
+        .split(",")
+        .map((tag) => tag.trim())
+        .filter((tag) => tag.length > 0),
     expected: "a comma-separated list of _tags"
   },
   { name: "MODE", path: ["mode"], parse: (raw) => raw.trim(), expected: `"normal", "disabled" or "metricsOnly"` },
@@ -94,14 +103,15 @@ export interface ConfigOptions {
 
 /** Reads the settings over the defaults; a value that does not parse fails naming its variable. */
 const readOptions = (domain: string, { defaults = {}, prefix }: ConfigOptions) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const options: Record<string, unknown> = { ...defaults }
     for (const setting of settings) {
       const variable = `${prefix}_${setting.name}`
       const raw = yield* Config.option(Config.String(setting.name)).pipe(
         Config.nested(prefix),
-        Effect.mapError((error) =>
-          new CircuitBreakerConfigError({ domain, field: variable, value: String(error), expected: setting.expected })
+        Effect.mapError(
+          (error) =>
+            new CircuitBreakerConfigError({ domain, field: variable, value: String(error), expected: setting.expected })
         )
       )
       if (Option.isNone(raw)) continue
@@ -114,7 +124,7 @@ const readOptions = (domain: string, { defaults = {}, prefix }: ConfigOptions) =
           expected: setting.expected
         })
       }
-        const [key, nestedKey] = setting.path
+      const [key, nestedKey] = setting.path
       if (nestedKey === undefined) {
         options[key] = value
       } else {
@@ -134,7 +144,8 @@ export const makeFromConfig = (domain: string, options: ConfigOptions) =>
       return setting === undefined
         ? error
         : new CircuitBreakerConfigError({ ...error, field: `${options.prefix}_${setting.name} (${error.field})` })
-    }))
+    })
+  )
 
 /** @internal */
 export const layerConfig = <Self>(

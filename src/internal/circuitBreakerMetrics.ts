@@ -81,10 +81,9 @@ export class CircuitInstruments {
       })
       this.register(metric, () => ({ count: this.tallies[outcome], incremental: true }))
     }
-    this.register(
-      Metric.gauge(STATE.id, { description: STATE.description, attributes }),
-      () => ({ value: STATE_VALUE[circuit.state] })
-    )
+    this.register(Metric.gauge(STATE.id, { description: STATE.description, attributes }), () => ({
+      value: STATE_VALUE[circuit.state]
+    }))
     if (circuit.window !== undefined) {
       // Read through the circuit so a time window is expired up to the collector's clock first.
       const rate = (read: (now: number) => number | undefined) => (collector: Context.Context<never>) => ({

@@ -30,7 +30,7 @@ const millisOf = (input: unknown): number | undefined => {
 
 /** Replays the schedule against a simulated clock, so `upTo`/`during` measure time spent open, not wall time. */
 const scheduleTable = (schedule: Schedule.Schedule<unknown, unknown>): Effect.Effect<ReadonlyArray<number>> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const step = yield* Schedule.toStep(schedule)
     const delays: Array<number> = []
     let now = 0
@@ -46,7 +46,9 @@ const scheduleTable = (schedule: Schedule.Schedule<unknown, unknown>): Effect.Ef
 
 const windowSpec = (window: unknown, field: string, fail: Fail): WindowSpec | CircuitBreakerConfigError => {
   if (typeof window === "number") {
-    return isInt(window, 1) ? { _tag: "Count", size: window } : fail(field, window, "an integer >= 1 (a count of calls) or a positive duration")
+    return isInt(window, 1)
+      ? { _tag: "Count", size: window }
+      : fail(field, window, "an integer >= 1 (a count of calls) or a positive duration")
   }
   const millis = millisOf(window)
   if (millis === undefined || millis <= 0 || !Number.isFinite(millis)) {
@@ -64,7 +66,7 @@ export const resolvePolicy = (
   options: Options,
   fail: Fail
 ): Effect.Effect<Policy, CircuitBreakerConfigError> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const failureThreshold = options.failureThreshold ?? 5
     if (!isInt(failureThreshold, 1)) return yield* fail("failureThreshold", failureThreshold, "an integer >= 1")
     const successThreshold = options.successThreshold ?? 1
@@ -72,7 +74,8 @@ export const resolvePolicy = (
     const halfOpenMaxCalls = options.halfOpenMaxCalls ?? 1
     if (!isInt(halfOpenMaxCalls, 1)) return yield* fail("halfOpenMaxCalls", halfOpenMaxCalls, "an integer >= 1")
 
-    const maxResetMillis = options.maxResetTimeout === undefined ? Number.POSITIVE_INFINITY : millisOf(options.maxResetTimeout)
+    const maxResetMillis =
+      options.maxResetTimeout === undefined ? Number.POSITIVE_INFINITY : millisOf(options.maxResetTimeout)
     if (maxResetMillis === undefined || maxResetMillis <= 0) {
       return yield* fail("maxResetTimeout", options.maxResetTimeout, "a positive duration")
     }
@@ -107,7 +110,7 @@ export const resolvePolicy = (
       if (millis === undefined || millis <= 0) {
         return yield* fail("halfOpenTimeout", isObject ? spec.duration : spec, "a positive duration")
       }
-      const onTimeout = isObject ? spec.onTimeout ?? "reopen" : "reopen"
+      const onTimeout = isObject ? (spec.onTimeout ?? "reopen") : "reopen"
       if (onTimeout !== "reopen" && onTimeout !== "interrupt") {
         return yield* fail("halfOpenTimeout.onTimeout", onTimeout, `"reopen" or "interrupt"`)
       }
@@ -124,7 +127,10 @@ export const resolvePolicy = (
       if (isConfigError(spec)) return yield* spec
       window = spec
       // As in resilience4j, a count window smaller than minimumCalls is full at its size: the rate is defined then.
-      failureRate = { threshold, minimumCalls: spec._tag === "Count" ? Math.min(minimumCalls, spec.size) : minimumCalls }
+      failureRate = {
+        threshold,
+        minimumCalls: spec._tag === "Count" ? Math.min(minimumCalls, spec.size) : minimumCalls
+      }
     }
 
     let slowCall: Policy["slowCall"]
@@ -150,7 +156,11 @@ export const resolvePolicy = (
         window = spec
       }
       window ??= { _tag: "Count", size: DEFAULT_RATE_WINDOW }
-      slowCall = { millis, rateThreshold, minimumCalls: window._tag === "Count" ? Math.min(minimumCalls, window.size) : minimumCalls }
+      slowCall = {
+        millis,
+        rateThreshold,
+        minimumCalls: window._tag === "Count" ? Math.min(minimumCalls, window.size) : minimumCalls
+      }
     }
 
     const mode = options.mode ?? "normal"
@@ -172,10 +182,13 @@ export const resolvePolicy = (
     }
 
     const hint = options.retryAfter
-    const retryAfterMillis = hint === undefined ? undefined : (error: unknown) => {
-      const input = hint(error)
-      return input === undefined ? undefined : millisOf(input)
-    }
+    const retryAfterMillis =
+      hint === undefined
+        ? undefined
+        : (error: unknown) => {
+            const input = hint(error)
+            return input === undefined ? undefined : millisOf(input)
+          }
 
     return {
       domain,

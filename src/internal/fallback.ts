@@ -100,9 +100,13 @@ const describe = (failure: unknown): string => {
 export const formatValue = (value: unknown): string => Formatter.format(value)
 
 /** Is this the rejection of the circuit this fallback guards (as opposed to one raised inside the primary)? */
-const rejectionOf = (breaker: CircuitBreaker, id: string) => (error: unknown): boolean =>
-  hasTag(error) && error._tag === "CircuitOpenError" && (error as CircuitOpenError).id === id &&
-  (error as CircuitOpenError).domain === breaker.domain
+const rejectionOf =
+  (breaker: CircuitBreaker, id: string) =>
+  (error: unknown): boolean =>
+    hasTag(error) &&
+    error._tag === "CircuitOpenError" &&
+    (error as CircuitOpenError).id === id &&
+    (error as CircuitOpenError).domain === breaker.domain
 
 /** Marks the current span with the activation; a direct attribute write keeps the rejection path cheap. */
 const annotateActivation = (fiber: Fiber.Fiber<unknown, unknown>, plan: Plan, trigger: unknown): void => {
@@ -142,11 +146,13 @@ const reportFailedFallback = <E>(
   const primaryFailure = causeOfTrigger(trigger, primaryCause)
   return Effect.logWarning("Fallback failed; the primary's failure follows", primaryFailure).pipe(
     Effect.annotateLogs({ ...plan.labels, "fallback.primary.failure": primary, "fallback.failure": describe(failure) }),
-    Effect.andThen(Effect.annotateCurrentSpan({
-      "fallback.failed": true,
-      "fallback.primary.failure": primary,
-      "fallback.failure": describe(failure)
-    })),
+    Effect.andThen(
+      Effect.annotateCurrentSpan({
+        "fallback.failed": true,
+        "fallback.primary.failure": primary,
+        "fallback.failure": describe(failure)
+      })
+    ),
     Effect.andThen(Effect.failCause(fallbackCause))
   )
 }
@@ -156,16 +162,17 @@ const reportFailedFallback = <E>(
  * Interruption alone never does.
  */
 const NoTrigger: unique symbol = Symbol.for("effect-fallback/NoTrigger")
-const selectTrigger = (plan: Plan, isRejection: ((error: unknown) => boolean) | undefined) =>
-(cause: Cause.Cause<unknown>): unknown => {
-  let failure: unknown = NoTrigger
-  for (const reason of cause.reasons) {
-    if (reason._tag === "Die") return reason.defect
-    if (reason._tag === "Fail" && failure === NoTrigger) failure = reason.error
+const selectTrigger =
+  (plan: Plan, isRejection: ((error: unknown) => boolean) | undefined) =>
+  (cause: Cause.Cause<unknown>): unknown => {
+    let failure: unknown = NoTrigger
+    for (const reason of cause.reasons) {
+      if (reason._tag === "Die") return reason.defect
+      if (reason._tag === "Fail" && failure === NoTrigger) failure = reason.error
+    }
+    if (failure === NoTrigger) return NoTrigger
+    return isRejection?.(failure) || plan.matches(failure) ? failure : NoTrigger
   }
-  if (failure === NoTrigger) return NoTrigger
-  return isRejection?.(failure) || plan.matches(failure) ? failure : NoTrigger
-}
 
 const matcherWith = (plan: Plan, isRejection: ((error: unknown) => boolean) | undefined) =>
   isRejection === undefined ? plan.matches : (error: unknown): boolean => isRejection(error) || plan.matches(error)
@@ -174,7 +181,7 @@ const matcherWith = (plan: Plan, isRejection: ((error: unknown) => boolean) | un
 // Effect
 // ---------------------------------------------------------------------------------------------------------------
 
-const effectFallback = (combinator: Combinator, fallback: unknown): (trigger: unknown) => AnyEffect => {
+const effectFallback = (combinator: Combinator, fallback: unknown): ((trigger: unknown) => AnyEffect) => {
   if (Effect.isEffect(fallback)) return () => fallback
   if (typeof fallback === "function") return fallback as (trigger: unknown) => AnyEffect
   return invalid(combinator, "fallback", "an Effect or a function returning one", fallback)
@@ -188,9 +195,8 @@ const activateEffect = (
 ): AnyEffect =>
   Effect.withFiber((fiber) => {
     annotateActivation(fiber, plan, trigger)
-    const guarded = Effect.catchCause(
-      build(trigger),
-      (cause) => reportFailedFallback(plan, trigger, primaryCause, cause)
+    const guarded = Effect.catchCause(build(trigger), (cause) =>
+      reportFailedFallback(plan, trigger, primaryCause, cause)
     )
     const log = activationLog(fiber, plan, trigger)
     return log === undefined ? guarded : Effect.andThen(log, guarded)
@@ -210,10 +216,8 @@ const recoverEffect = (
       return trigger === NoTrigger ? Effect.failCause(cause) : activateEffect(plan, build, trigger, cause)
     })
   }
-  return Effect.catchIf(
-    primary,
-    matcherWith(plan, isRejection),
-    (error) => activateEffect(plan, build, error, undefined)
+  return Effect.catchIf(primary, matcherWith(plan, isRejection), (error) =>
+    activateEffect(plan, build, error, undefined)
   )
 }
 
@@ -234,18 +238,14 @@ const guardedEffect = (plan: Plan, build: (trigger: unknown) => AnyEffect, prima
   })
 }
 
-const isDataFirstEffect = (args: IArguments): boolean =>
-  Effect.isEffect(args[1]) || typeof args[1] === "function"
+const isDataFirstEffect = (args: IArguments): boolean => Effect.isEffect(args[1]) || typeof args[1] === "function"
 
 /** @internal */
-export const orElse = dual(
-  isDataFirstEffect,
-  (self: AnyEffect, fallback: unknown, options?: RawOptions): AnyEffect => {
-    const plan = makePlan("Fallback.orElse", options)
-    if (!Effect.isEffect(self)) invalid("Fallback.orElse", "self", "an Effect", self)
-    return guardedEffect(plan, effectFallback("Fallback.orElse", fallback), self)
-  }
-)
+export const orElse = dual(isDataFirstEffect, (self: AnyEffect, fallback: unknown, options?: RawOptions): AnyEffect => {
+  const plan = makePlan("Fallback.orElse", options)
+  if (!Effect.isEffect(self)) invalid("Fallback.orElse", "self", "an Effect", self)
+  return guardedEffect(plan, effectFallback("Fallback.orElse", fallback), self)
+})
 
 // ---------------------------------------------------------------------------------------------------------------
 // Stream
@@ -262,15 +262,16 @@ const activateStream = (
   primaryCause: Cause.Cause<unknown> | undefined,
   emitted: number
 ): AnyStream =>
-  Stream.unwrap(Effect.withFiber((fiber) => {
-    annotateActivation(fiber, plan, trigger)
-    const guarded = Stream.catchCause(
-      build(trigger, emitted === 0 ? NoProgress : { emitted }),
-      (cause) => Stream.fromEffect(reportFailedFallback(plan, trigger, primaryCause, cause))
-    )
-    const log = activationLog(fiber, plan, trigger)
-    return Effect.succeed(log === undefined ? guarded : Stream.concat(Stream.fromEffectDrain(log), guarded))
-  }))
+  Stream.unwrap(
+    Effect.withFiber((fiber) => {
+      annotateActivation(fiber, plan, trigger)
+      const guarded = Stream.catchCause(build(trigger, emitted === 0 ? NoProgress : { emitted }), (cause) =>
+        Stream.fromEffect(reportFailedFallback(plan, trigger, primaryCause, cause))
+      )
+      const log = activationLog(fiber, plan, trigger)
+      return Effect.succeed(log === undefined ? guarded : Stream.concat(Stream.fromEffectDrain(log), guarded))
+    })
+  )
 
 /** Counts delivered items per chunk, for fallback functions that resume; streams given as values skip it. */
 class Progress {
@@ -289,7 +290,7 @@ const recoverStream = (
   progress: Progress | undefined
 ): AnyStream => {
   const counted = progress === undefined ? primary : Stream.mapArray(primary, progress.count)
-  const emitted = (): number => progress === undefined ? 0 : progress.emitted
+  const emitted = (): number => (progress === undefined ? 0 : progress.emitted)
   if (plan.defects) {
     const select = selectTrigger(plan, isRejection)
     return Stream.catchCause(counted, (cause) => {
@@ -297,16 +298,14 @@ const recoverStream = (
       return trigger === NoTrigger ? Stream.failCause(cause) : activateStream(plan, build, trigger, cause, emitted())
     })
   }
-  return Stream.catchIf(
-    counted,
-    matcherWith(plan, isRejection),
-    (error) => activateStream(plan, build, error, undefined, emitted())
+  return Stream.catchIf(counted, matcherWith(plan, isRejection), (error) =>
+    activateStream(plan, build, error, undefined, emitted())
   )
 }
 
 const guardedStream = (plan: Plan, fallback: unknown, primary: AnyStream): AnyStream => {
   const resumes = typeof fallback === "function"
-  const build: StreamBuilder = resumes ? fallback as StreamBuilder : () => fallback as AnyStream
+  const build: StreamBuilder = resumes ? (fallback as StreamBuilder) : () => fallback as AnyStream
   // A value fallback never reads the progress, so the stream is built once and no item is counted.
   const recover = (source: AnyStream, isRejection: ((error: unknown) => boolean) | undefined): AnyStream =>
     resumes
@@ -317,26 +316,25 @@ const guardedStream = (plan: Plan, fallback: unknown, primary: AnyStream): AnySt
   const id = plan.id as string
   let cachedBreaker: CircuitBreaker | undefined
   let cached: AnyStream = primary
-  return Stream.unwrap(Effect.map(key, (breaker) => {
-    if (breaker !== cachedBreaker) {
-      cached = recover(breaker.protectStream(id)(primary), rejectionOf(breaker, id))
-      cachedBreaker = breaker
-    }
-    return cached
-  }))
+  return Stream.unwrap(
+    Effect.map(key, (breaker) => {
+      if (breaker !== cachedBreaker) {
+        cached = recover(breaker.protectStream(id)(primary), rejectionOf(breaker, id))
+        cachedBreaker = breaker
+      }
+      return cached
+    })
+  )
 }
 
 const isDataFirstStream = (args: IArguments): boolean => Stream.isStream(args[1]) || typeof args[1] === "function"
 
 /** @internal */
-export const stream = dual(
-  isDataFirstStream,
-  (self: AnyStream, fallback: unknown, options?: RawOptions): AnyStream => {
-    const plan = makePlan("Fallback.stream", options)
-    if (!Stream.isStream(self)) invalid("Fallback.stream", "self", "a Stream", self)
-    if (!Stream.isStream(fallback) && typeof fallback !== "function") {
-      invalid("Fallback.stream", "fallback", "a Stream or a function returning one", fallback)
-    }
-    return guardedStream(plan, fallback, self)
+export const stream = dual(isDataFirstStream, (self: AnyStream, fallback: unknown, options?: RawOptions): AnyStream => {
+  const plan = makePlan("Fallback.stream", options)
+  if (!Stream.isStream(self)) invalid("Fallback.stream", "self", "a Stream", self)
+  if (!Stream.isStream(fallback) && typeof fallback !== "function") {
+    invalid("Fallback.stream", "fallback", "a Stream or a function returning one", fallback)
   }
-)
+  return guardedStream(plan, fallback, self)
+})

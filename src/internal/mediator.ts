@@ -121,14 +121,14 @@ const chainHandler = (links: ReadonlyArray<(message: any) => AnyEffect>) => {
     index === count
       ? Effect.fail(new ChainExhausted({ tag: message._tag, links: count }))
       : Effect.catchCause(
-        Effect.suspend(() => links[index](message)),
-        (cause) => isPass(cause) ? from(message, index + 1) : Effect.failCause(cause)
-      )
+          Effect.suspend(() => links[index](message)),
+          (cause) => (isPass(cause) ? from(message, index + 1) : Effect.failCause(cause))
+        )
   return (message: any): AnyEffect => from(message, 0)
 }
 
 /** @internal */
-export const chain = (request: unknown, ...links: ReadonlyArray<unknown>): (message: any) => AnyEffect => {
+export const chain = (request: unknown, ...links: ReadonlyArray<unknown>): ((message: any) => AnyEffect) => {
   const tag = markerOf(request)?.tag ?? formatValue(request)
   if (links.length === 0 || !links.every(isFunction)) {
     throw new InvalidBinding({ tag, field: "links", expected: "one or more handler functions", value: links })
@@ -136,7 +136,7 @@ export const chain = (request: unknown, ...links: ReadonlyArray<unknown>): (mess
   return chainHandler(links as ReadonlyArray<(message: any) => AnyEffect>)
 }
 
-const handlerOf = (field: string, spec: unknown): (message: any) => AnyEffect => {
+const handlerOf = (field: string, spec: unknown): ((message: any) => AnyEffect) => {
   if (isFunction(spec)) return spec
   throw new Invalid(field, "a handler function", spec)
 }
@@ -421,10 +421,11 @@ export class MediatorRuntime implements M.Mediator, Publisher {
   union(kind: Kind): AnySchema {
     let union = this.unions.get(kind)
     if (union === undefined) {
-      const members = kind === "Event"
-        ? [...this.eventSchemas.values()]
-        : [...(kind === "Request" ? this.requests : this.streams).values()].map((entry) => entry.schema)
-      union = members.length === 0 ? Schema.Never as AnySchema : Schema.Union(members as any) as any as AnySchema
+      const members =
+        kind === "Event"
+          ? [...this.eventSchemas.values()]
+          : [...(kind === "Request" ? this.requests : this.streams).values()].map((entry) => entry.schema)
+      union = members.length === 0 ? (Schema.Never as AnySchema) : (Schema.Union(members as any) as any as AnySchema)
       this.unions.set(kind, union)
     }
     return union
@@ -574,7 +575,10 @@ const make = (
 
 /** @internal */
 export const layer = (options: LayerOptions): Layer.Layer<M.Mediator, DuplicateBinding | InvalidBinding> =>
-  Layer.effect(MediatorKey, Effect.flatMap(Effect.context<never>(), (context) => make(options, context)))
+  Layer.effect(
+    MediatorKey,
+    Effect.flatMap(Effect.context<never>(), (context) => make(options, context))
+  )
 
 // ---------------------------------------------------------------------------------------------------------------
 // Accessors

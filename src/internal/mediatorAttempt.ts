@@ -64,7 +64,12 @@ export class Attempt {
 export class Call extends Attempt {
   readonly callerContext: Context.Context<never>
   readonly outer: Attempt | undefined
-  constructor(message: unknown, publisher: Publisher, callerContext: Context.Context<never>, outer: Attempt | undefined) {
+  constructor(
+    message: unknown,
+    publisher: Publisher,
+    callerContext: Context.Context<never>,
+    outer: Attempt | undefined
+  ) {
     super(message, publisher)
     this.callerContext = callerContext
     this.outer = outer
@@ -208,7 +213,7 @@ export const eventfulStream = (
   attempt: Attempt
 ): Stream.Stream<unknown, unknown, unknown> =>
   stream.pipe(
-    Stream.mapArrayEffect((chunk) => attempt.events === undefined ? Effect.succeed(chunk) : attempt.finish(chunk)),
+    Stream.mapArrayEffect((chunk) => (attempt.events === undefined ? Effect.succeed(chunk) : attempt.finish(chunk))),
     Stream.concat(Stream.fromEffectDrain(Effect.suspend(() => attempt.finish(undefined)))),
     Stream.provideService(CurrentSlot, new Slot(attempt))
   )
@@ -222,7 +227,9 @@ export const eventfulStream = (
 export const attemptStream = (
   run: (message: any) => Stream.Stream<unknown, unknown, unknown>
 ): Stream.Stream<unknown, unknown, unknown> =>
-  Stream.unwrap(Effect.withFiber((fiber) => {
-    const call = currentAttempt(fiber) as Attempt
-    return Effect.succeed(eventfulStream(run(call.message), new Attempt(call.message, call.publisher)))
-  }))
+  Stream.unwrap(
+    Effect.withFiber((fiber) => {
+      const call = currentAttempt(fiber) as Attempt
+      return Effect.succeed(eventfulStream(run(call.message), new Attempt(call.message, call.publisher)))
+    })
+  )

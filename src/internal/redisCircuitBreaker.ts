@@ -174,9 +174,13 @@ class Remote implements CircuitSync {
     if (trial) return this.link.trialSettled(this, generation, verdict)
     const circuit = this.circuit
     if (
-      verdict === undefined || verdict === Verdict.Ignored || generation !== circuit.generation ||
-      circuit.state !== "Closed" || circuit.mode === "disabled"
-    ) return
+      verdict === undefined ||
+      verdict === Verdict.Ignored ||
+      generation !== circuit.generation ||
+      circuit.state !== "Closed" ||
+      circuit.mode === "disabled"
+    )
+      return
     if (this.batchGeneration !== generation) this.clearBatch(generation)
     if (verdict === Verdict.Success) {
       this.successes++
@@ -242,7 +246,7 @@ export const make = (
   options: CB.Options,
   redisOptions: RedisOptions
 ): Effect.Effect<CB.CircuitBreaker, CircuitBreakerConfigError, Redis.Redis | Scope.Scope> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const policy = yield* resolvePolicy(
       domain,
       options,
@@ -348,11 +352,11 @@ export const make = (
       const { forced, openings, remaining, state } = snapshot
       // An opening that is over is what a local HalfOpen already is.
       if (state === "Open" && !forced && remaining <= 0 && remote.circuit.state === "HalfOpen") return Effect.void
-      const reason = snapshot.reason ??
+      const reason =
+        snapshot.reason ??
         (state === "Closed" ? "manualClose" : state === "HalfOpen" ? "resetTimeout" : "failureThreshold")
-      return control.apply(
-        remote.circuit.id,
-        (circuit, now) => circuit.adopt(state, remaining, openings, forced, reason, now)
+      return control.apply(remote.circuit.id, (circuit, now) =>
+        circuit.adopt(state, remaining, openings, forced, reason, now)
       )
     }
 
@@ -387,7 +391,10 @@ export const make = (
         const known = remotes.get(id)
         // Creating the circuit through `control` registers it (see `track`).
         if (known !== undefined) return Effect.succeed(known)
-        return Effect.map(control.apply(id, () => {}), () => remotes.get(id)!)
+        return Effect.map(
+          control.apply(id, () => {}),
+          () => remotes.get(id)!
+        )
       })
 
     // ---------------------------------------------------------------------------------------------------------
@@ -397,7 +404,7 @@ export const make = (
       const remote = job.remote
       switch (job._tag) {
         case "Read":
-          return Effect.gen(function*() {
+          return Effect.gen(function* () {
             const raw = yield* command(evalRead([remote.key]))
             if (Option.isNone(raw)) return
             const reply = yield* replyOf(remote, Array.isArray(raw.value) ? raw.value[0] : raw.value)
@@ -406,18 +413,20 @@ export const make = (
           })
         case "Transition":
           return Effect.flatMap(
-            command(evalTransition(index, remote.key, remote.trialsKey, {
-              channel,
-              idleMillis: settings.idleMillis,
-              id: remote.circuit.id,
-              expectedEpoch: String(job.expectedEpoch),
-              to: job.to,
-              reason: job.reason,
-              openMillis: job.forced ? 0 : Math.max(1, Math.ceil(job.openMillis)),
-              openings: job.openings,
-              forced: job.forced,
-              manual: job.manual
-            })),
+            command(
+              evalTransition(index, remote.key, remote.trialsKey, {
+                channel,
+                idleMillis: settings.idleMillis,
+                id: remote.circuit.id,
+                expectedEpoch: String(job.expectedEpoch),
+                to: job.to,
+                reason: job.reason,
+                openMillis: job.forced ? 0 : Math.max(1, Math.ceil(job.openMillis)),
+                openings: job.openings,
+                forced: job.forced,
+                manual: job.manual
+              })
+            ),
             (raw) => {
               if (Option.isNone(raw)) {
                 remote.unsent = job
@@ -436,19 +445,24 @@ export const make = (
           )
         case "Trial":
           return Effect.flatMap(
-            command(evalTrial(index, remote.key, remote.trialsKey, {
-              channel,
-              idleMillis: settings.idleMillis,
-              id: remote.circuit.id,
-              token: job.token,
-              outcome: job.outcome,
-              successThreshold: policy.successThreshold,
-              openMillis: Math.max(1, Math.ceil(job.openMillis)),
-              openings: job.openings
-            })),
+            command(
+              evalTrial(index, remote.key, remote.trialsKey, {
+                channel,
+                idleMillis: settings.idleMillis,
+                id: remote.circuit.id,
+                token: job.token,
+                outcome: job.outcome,
+                successThreshold: policy.successThreshold,
+                openMillis: Math.max(1, Math.ceil(job.openMillis)),
+                openings: job.openings
+              })
+            ),
             (raw) =>
-              Option.isNone(raw) ? Effect.void : Effect.flatMap(replyOf(remote, raw.value), (reply) =>
-                Option.isNone(reply) ? Effect.void : adopt(remote, reply.value.snapshot))
+              Option.isNone(raw)
+                ? Effect.void
+                : Effect.flatMap(replyOf(remote, raw.value), (reply) =>
+                    Option.isNone(reply) ? Effect.void : adopt(remote, reply.value.snapshot)
+                  )
           )
       }
     }
@@ -461,17 +475,19 @@ export const make = (
         if (down || remote.circuit.mode !== "normal") return Effect.succeed(true)
         const token = `${processToken}:${++tokens}`
         return Effect.flatMap(
-          command(evalAcquire(
-            index,
-            remote.key,
-            remote.trialsKey,
-            channel,
-            settings.idleMillis,
-            remote.circuit.id,
-            token,
-            settings.leaseMillis,
-            policy.halfOpenMaxCalls
-          )),
+          command(
+            evalAcquire(
+              index,
+              remote.key,
+              remote.trialsKey,
+              channel,
+              settings.idleMillis,
+              remote.circuit.id,
+              token,
+              settings.leaseMillis,
+              policy.halfOpenMaxCalls
+            )
+          ),
           (raw) => {
             // Unreachable: the local circuit decides alone, as it would without Redis.
             if (Option.isNone(raw)) return Effect.succeed(true)
@@ -502,11 +518,12 @@ export const make = (
           _tag: "Trial",
           remote,
           token,
-          outcome: verdict === undefined || verdict === Verdict.Ignored
-            ? "release"
-            : verdict === Verdict.Success
-            ? "success"
-            : "failure",
+          outcome:
+            verdict === undefined || verdict === Verdict.Ignored
+              ? "release"
+              : verdict === Verdict.Success
+                ? "success"
+                : "failure",
           openMillis: open ? circuit.lastOpeningMillis : circuit.openingMillisFor(openings, undefined),
           openings
         })
@@ -538,7 +555,8 @@ export const make = (
         remote.dirty = false
         const circuit = remote.circuit
         if (
-          circuit.state === "Closed" && remote.batchGeneration === circuit.generation &&
+          circuit.state === "Closed" &&
+          remote.batchGeneration === circuit.generation &&
           remote.successes + remote.failures > 0
         ) {
           const openings = circuit.nextOpenings(now)
@@ -567,16 +585,21 @@ export const make = (
           if (!Array.isArray(replies) || replies.length !== sent.length) {
             return undecodable(undefined, "a flush reply", replies)
           }
-          return Effect.forEach(sent, (remote, i) =>
-            Effect.flatMap(replyOf(remote, replies[i]), (reply) =>
-              Option.isNone(reply) ? Effect.void : adopt(remote, reply.value.snapshot)), { discard: true })
+          return Effect.forEach(
+            sent,
+            (remote, i) =>
+              Effect.flatMap(replyOf(remote, replies[i]), (reply) =>
+                Option.isNone(reply) ? Effect.void : adopt(remote, reply.value.snapshot)
+              ),
+            { discard: true }
+          )
         }
       )
     })
 
     /** Reads every circuit in `ids` (or every known one) and reconciles it with the local circuit. */
     const syncCircuits = (ids: ReadonlyArray<string>): Effect.Effect<void> =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         if (ids.length === 0) return
         const keys = ids.map((id) => `${base}circuit:${id}`)
         const raw = yield* command(evalRead(keys))
@@ -607,7 +630,7 @@ export const make = (
       return syncCircuits(Array.from(new Set([...ids.value, ...remotes.keys()])))
     })
 
-    const tick = Effect.gen(function*() {
+    const tick = Effect.gen(function* () {
       if (down) {
         yield* command(redis.send("PING"))
         if (down) return
@@ -623,7 +646,7 @@ export const make = (
 
     const ticker = Effect.forever(Effect.andThen(Effect.sleep(settings.flushMillis), tick))
 
-    const reporter = Effect.forever(Effect.flatMap(Queue.take(jobs), (job) => down ? skipJob(job) : runJob(job)))
+    const reporter = Effect.forever(Effect.flatMap(Queue.take(jobs), (job) => (down ? skipJob(job) : runJob(job))))
 
     // While Redis is down a transition is kept for the re-sync; a read or a trial report is dropped (its lease
     // expires).
@@ -633,7 +656,7 @@ export const make = (
       })
 
     const subscribed = yield* Deferred.make<void>()
-    const listen = Effect.gen(function*() {
+    const listen = Effect.gen(function* () {
       const messages = yield* redis.subscribe(channel)
       yield* Deferred.succeed(subscribed, undefined)
       while (true) {
@@ -650,7 +673,7 @@ export const make = (
     // node-redis' subscriber reconnects by itself; when it gives up, subscribe again, backing off (each failed attempt
     // is logged by the client) up to `syncInterval`, and re-read what was missed.
     const resubscribeCap = Math.max(settings.syncMillis, 500)
-    const listener = Effect.gen(function*() {
+    const listener = Effect.gen(function* () {
       let failures = 0
       while (true) {
         const started = yield* Clock.currentTimeMillis
@@ -670,7 +693,7 @@ export const make = (
     nextSync = (yield* Clock.currentTimeMillis) + settings.syncMillis
     started = true
     // Outcomes still in a batch are sent when the layer closes (bounded like every command).
-    yield* Effect.addFinalizer(() => down ? Effect.void : flushBatches)
+    yield* Effect.addFinalizer(() => (down ? Effect.void : flushBatches))
     yield* Effect.forkScoped(reporter)
     yield* Effect.forkScoped(ticker)
     return breaker

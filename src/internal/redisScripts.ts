@@ -378,11 +378,9 @@ return snapshot("ok", c)
 ).withReturnType<unknown>()
 
 /** Reads circuits without changing them: `ok`, or `corrupt` for data the scripts did not write. KEYS: the circuits. */
-export const readScript = Redis.script(
-  (keys: ReadonlyArray<string>) => keys,
-  {
-    numberOfKeys: (keys) => keys.length,
-    lua: `${prelude}
+export const readScript = Redis.script((keys: ReadonlyArray<string>) => keys, {
+  numberOfKeys: (keys) => keys.length,
+  lua: `${prelude}
 local results = {}
 for i = 1, #KEYS do
   local c = load(KEYS[i])
@@ -394,8 +392,7 @@ for i = 1, #KEYS do
 end
 return results
 `
-  }
-).withReturnType<ReadonlyArray<unknown>>()
+}).withReturnType<ReadonlyArray<unknown>>()
 
 // ---------------------------------------------------------------------------------------------------------------
 // Decoding
@@ -447,7 +444,7 @@ const ReplySchema = Schema.Tuple([
 ])
 
 /** What a script answered: a status and the circuit it left. @internal */
-export type Status = typeof ReplySchema.Type[0]
+export type Status = (typeof ReplySchema.Type)[0]
 
 /** @internal */
 export interface Reply {
@@ -471,15 +468,17 @@ export const decodeReply = (raw: unknown): Option.Option<Reply> =>
     }
   }))
 
-const MessageSchema = Schema.fromJsonString(Schema.Struct({
-  id: Schema.String,
-  state: StateSchema,
-  epoch: Epoch,
-  remaining: Count,
-  openings: Count,
-  forced: Schema.Literals([0, 1]),
-  reason: ReasonSchema
-}))
+const MessageSchema = Schema.fromJsonString(
+  Schema.Struct({
+    id: Schema.String,
+    state: StateSchema,
+    epoch: Epoch,
+    remaining: Count,
+    openings: Count,
+    forced: Schema.Literals([0, 1]),
+    reason: ReasonSchema
+  })
+)
 
 const decodeMessageStruct = Schema.decodeUnknownOption(MessageSchema)
 

@@ -8,7 +8,7 @@ import { Data } from "effect"
  * @internal
  */
 export const StacklessTaggedError = <Tag extends string>(tag: Tag): ReturnType<typeof Data.TaggedError<Tag>> => {
-  const Base = Data.TaggedError(tag) as unknown as new(args: unknown) => object
+  const Base = Data.TaggedError(tag) as unknown as new (args: unknown) => object
   class Stackless extends Base {
     constructor(args: unknown) {
       const limit = Error.stackTraceLimit

@@ -24,16 +24,20 @@ interface Command {
   readonly fail?: boolean
 }
 
-const BreakerLive = CircuitBreaker.layerRedis(Shared, { failureThreshold: 3, resetTimeout: "300 millis" }, {
-  prefix,
-  flushInterval: "50 millis",
-  syncInterval: "1 second",
-  trialLease: "800 millis"
-}).pipe(Layer.provide(NodeRedis.layer({ url, disableOfflineQueue: true })))
+const BreakerLive = CircuitBreaker.layerRedis(
+  Shared,
+  { failureThreshold: 3, resetTimeout: "300 millis" },
+  {
+    prefix,
+    flushInterval: "50 millis",
+    syncInterval: "1 second",
+    trialLease: "800 millis"
+  }
+).pipe(Layer.provide(NodeRedis.layer({ url, disableOfflineQueue: true })))
 
 const reply = (value: unknown) => Effect.sync(() => process.stdout.write(`${JSON.stringify(value)}\n`))
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const breaker = yield* Shared
   let held: Deferred.Deferred<boolean> | undefined
   const through = <A>(effect: Effect.Effect<A, Boom>) =>
@@ -53,26 +57,22 @@ const program = Effect.gen(function*() {
           (result) => reply({ result })
         )
       case "hold":
-        return Effect.gen(function*() {
+        return Effect.gen(function* () {
           const gate = yield* Deferred.make<boolean>()
           const started = yield* Deferred.make<void>()
           held = gate
           const call = Effect.andThen(
             Deferred.succeed(started, undefined),
-            Effect.flatMap(
-              Deferred.await(gate),
-              (fails) => fails ? Effect.fail(new Boom()) : Effect.succeed("primary" as const)
+            Effect.flatMap(Deferred.await(gate), (fails) =>
+              fails ? Effect.fail(new Boom()) : Effect.succeed("primary" as const)
             )
           )
           const fiber = yield* Effect.forkDetach(through(call))
-          const first = yield* Effect.raceFirst(
-            Effect.as(Deferred.await(started), "holding"),
-            Fiber.join(fiber)
-          )
+          const first = yield* Effect.raceFirst(Effect.as(Deferred.await(started), "holding"), Fiber.join(fiber))
           yield* reply({ result: first })
         })
       case "release":
-        return Effect.gen(function*() {
+        return Effect.gen(function* () {
           if (held !== undefined) yield* Deferred.succeed(held, command.fail === true)
           held = undefined
           yield* Effect.sleep("20 millis")
