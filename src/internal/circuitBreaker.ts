@@ -419,9 +419,21 @@ const makeBreaker = (
   const plainSuccess = (entry: Entry): boolean =>
     policy.isFailureValue === undefined && entry.circuit.window === undefined
 
-  const protect = (id: string) => {
-    const entry = entryFor(id)
-    return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
+  type Protect = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpenError, R>
+  // `protect(id)` is usually called in a handler, once per request: hand out one function per circuit.
+  const protectors = new Map<string, Protect>()
+  const protect = (id: string): Protect => {
+    let protector = protectors.get(id)
+    if (protector === undefined) {
+      protector = makeProtector(entryFor(id))
+      protectors.set(id, protector)
+    }
+    return protector
+  }
+
+  const makeProtector =
+    (entry: Entry): Protect =>
+    <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
       Effect.withFiber((fiber) => {
         const circuit = entry.circuit
         if (circuit.state !== "Closed") {
@@ -453,7 +465,6 @@ const makeBreaker = (
         }
         return runAdmitted(entry, self, fiber, 0, false)
       })
-  }
 
   const protectStream = (id: string) => {
     const entry = entryFor(id)
