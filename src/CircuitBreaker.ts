@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import type { Context, Duration, Effect, Layer, Metric, Schedule, Stream } from "effect"
-import { Data } from "effect"
+import { Data, Formatter } from "effect"
 import * as internal from "./internal/circuitBreaker.ts"
 import * as internalConfig from "./internal/circuitBreakerConfig.ts"
 import * as internalMetrics from "./internal/circuitBreakerMetrics.ts"
@@ -325,7 +325,7 @@ export class CircuitBreakerConfigError extends Data.TaggedError("CircuitBreakerC
   readonly expected: string
 }> {
   override get message(): string {
-    return `invalid circuit breaker setting for ${this.domain}: ${this.field} must be ${this.expected}, got ${internal.formatValue(
+    return `invalid circuit breaker setting for ${this.domain}: ${this.field} must be ${this.expected}, got ${Formatter.format(
       this.value
     )}`
   }

@@ -19,7 +19,7 @@
  */
 import type { Effect, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
-import { Data } from "effect"
+import { Data, Formatter } from "effect"
 import type { Predicate, Refinement } from "effect/Predicate"
 import type { ExcludeTag, ExtractTag, NoInfer, Tags } from "effect/Types"
 import type * as CircuitBreaker from "./CircuitBreaker.ts"
@@ -135,7 +135,7 @@ export class InvalidFallbackOptions extends Data.TaggedError("InvalidFallbackOpt
   readonly value: unknown
 }> {
   override get message(): string {
-    return `${this.combinator}: ${this.field} must be ${this.expected}, got ${internal.formatValue(this.value)}`
+    return `${this.combinator}: ${this.field} must be ${this.expected}, got ${Formatter.format(this.value)}`
   }
 }
 

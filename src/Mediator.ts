@@ -30,7 +30,7 @@
  * @since 0.1.0
  */
 import type { Layer, Stream } from "effect"
-import { Context, Data, Effect, Metric, Schema } from "effect"
+import { Context, Data, Effect, Formatter, Metric, Schema } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Covariant, ExcludeTag, ExtractTag, Tags } from "effect/Types"
 import type * as CircuitBreaker from "./CircuitBreaker.ts"
@@ -389,7 +389,7 @@ export class InvalidBinding extends Data.TaggedError("InvalidBinding")<{
   readonly value: unknown
 }> {
   override get message(): string {
-    return `invalid mediator binding for ${this.tag}: ${this.field} must be ${this.expected}, got ${internal.formatValue(
+    return `invalid mediator binding for ${this.tag}: ${this.field} must be ${this.expected}, got ${Formatter.format(
       this.value
     )}`
   }

@@ -16,17 +16,6 @@ export const Service =
 export const formatMillis = (duration: Duration.Duration): string =>
   Duration.isFinite(duration) ? `${Math.ceil(Duration.toMillis(duration))} ms` : "a manual close"
 
-/** @internal */
-export const formatValue = (value: unknown): string => {
-  if (typeof value === "string") return JSON.stringify(value)
-  if (typeof value === "function") return "a function"
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}
-
 /**
  * A rejection is the hot path of an open circuit: building the error through the `Error` constructor costs ~0.7 us
  * even without a stack trace, ~6 us with one. The error is made from the class's prototype instead; it is still an
@@ -176,11 +165,7 @@ const makeBreaker = (
   }
 
   /** Publishes what the last operation changed; returns the logging to run, if any. */
-  const flush = (
-    entry: Entry,
-    fiber: Fiber.Fiber<unknown, unknown>,
-    remote = false
-  ): Effect.Effect<void> | undefined => {
+  const flush = (remote = false): Effect.Effect<void> | undefined => {
     if (outbox.length === 0 && backlog.length === 0) return undefined
     const pending = outbox.splice(0, outbox.length)
     const logs: Array<Effect.Effect<unknown>> = []
@@ -195,7 +180,6 @@ const makeBreaker = (
       const annotations = { "circuit.domain": domain, "circuit.id": id, "circuit.from": from, "circuit.to": to }
       logs.push(Effect.annotateLogs(to === "Open" ? Effect.logWarning(message) : Effect.logInfo(message), annotations))
     }
-    void entry
     for (const publication of backlog.splice(0, backlog.length)) logs.push(publication)
     return logs.length === 1 ? Effect.asVoid(logs[0]!) : Effect.all(logs, { discard: true })
   }
@@ -250,7 +234,7 @@ const makeBreaker = (
           // Interrupted: nothing is recorded, a trial's permit goes back.
           if (trial) circuit.release(generation, nowOf(fiber))
           entry.sync?.recorded(generation, trial, undefined, false)
-          return flush(entry, fiber)
+          return flush()
         }
         error = die.defect
         verdict = Verdict.Failure
@@ -270,7 +254,7 @@ const makeBreaker = (
       annotate(fiber, circuit, outcome)
       publishEvent(entry, outcome, slow, durationMillis, now)
     }
-    return flush(entry, fiber)
+    return flush()
   }
 
   const reportRejection = (entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, now: number): void => {
@@ -297,7 +281,7 @@ const makeBreaker = (
       circuit.state === "HalfOpen" ? "HalfOpen" : "Open",
       circuit.retryAfterMillis(now)
     )
-    const logs = flush(entry, fiber)
+    const logs = flush()
     return logs === undefined ? Effect.fail(error) : Effect.andThen(logs, Effect.fail(error))
   }
 
@@ -326,12 +310,8 @@ const makeBreaker = (
     })
   }
 
-  const withPendingLogs = <A, E, R>(
-    entry: Entry,
-    fiber: Fiber.Fiber<unknown, unknown>,
-    self: Effect.Effect<A, E, R>
-  ): Effect.Effect<A, E, R> => {
-    const logs = flush(entry, fiber)
+  const withPendingLogs = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+    const logs = flush()
     return logs === undefined ? self : Effect.andThen(logs, self)
   }
 
@@ -349,10 +329,10 @@ const makeBreaker = (
         if (admission === Admission.Rejected) return reject(entry, fiber, start)
         if (admission === Admission.Unrecorded) {
           noteShadowRejection(entry, fiber, start)
-          return withPendingLogs(entry, fiber, restore(self))
+          return withPendingLogs(restore(self))
         }
         if (admission === Admission.Admitted)
-          return withPendingLogs(entry, fiber, runAdmitted(entry, restore(self), fiber, start, true))
+          return withPendingLogs(runAdmitted(entry, restore(self), fiber, start, true))
         const generation = circuit.generation
         const halfOpenTimeout = policy.halfOpenTimeout
         // Every trial in flight is cut off at the deadline shared by them (set when the first was admitted). The race
@@ -372,10 +352,8 @@ const makeBreaker = (
           return settle(entry, fiber, generation, true, start, true, exit)
         })
         const gate = entry.sync?.acquireTrial(generation)
-        if (gate === undefined) return withPendingLogs(entry, fiber, trial)
+        if (gate === undefined) return withPendingLogs(trial)
         return withPendingLogs(
-          entry,
-          fiber,
           Effect.flatMap(
             Effect.onInterrupt(restore(gate), () => Effect.sync(() => circuit.release(generation))),
             (admitted) => (admitted ? trial : refuseTrial(entry, fiber, generation))
@@ -404,7 +382,7 @@ const makeBreaker = (
       // The trial's own timeout reopened the circuit (when nothing else moved it on meanwhile): the caller is told so.
       const error = makeCircuitOpenError(domain, circuit.id, "Open", circuit.retryAfterMillis(now))
       trialTimeouts.add(error)
-      const logs = flush(entry, fiber)
+      const logs = flush()
       return logs === undefined ? Effect.fail(error) : Effect.andThen(logs, Effect.fail(error))
     })
   const trialTimeouts = new WeakSet<object>()
@@ -458,7 +436,7 @@ const makeBreaker = (
             entry.instruments.tallies.success++
             annotate(fiber, circuit, "success")
             if (eventSubscribers > 0) publishEvent(entry, "success", false, 0, nowOf(fiber))
-            return backlog.length === 0 ? exit : Effect.andThen(flush(entry, fiber)!, exit)
+            return backlog.length === 0 ? exit : Effect.andThen(flush()!, exit)
           }
           const logs = settle(entry, fiber, circuit.generation, false, 0, false, exit)
           return logs === undefined ? exit : Effect.andThen(logs, exit)
@@ -486,7 +464,7 @@ const makeBreaker = (
     }
     if (admission === Admission.Unrecorded) {
       noteShadowRejection(entry, fiber, start)
-      const logs = flush(entry, fiber)
+      const logs = flush()
       return logs === undefined ? Effect.succeed(self) : Effect.as(logs, self)
     }
     const generation = circuit.generation
@@ -511,7 +489,7 @@ const makeBreaker = (
         })
       )
     ) as Stream.Stream<A, E, R>
-    const logs = flush(entry, fiber)
+    const logs = flush()
     const admitted = logs === undefined ? Effect.succeed(tracked) : Effect.as(logs, tracked)
     const gate = trial ? entry.sync?.acquireTrial(generation) : undefined
     if (gate === undefined) return admitted
@@ -525,7 +503,7 @@ const makeBreaker = (
       const entry = entryFor(id)
       const now = nowOf(fiber)
       entry.circuit.refresh(now)
-      const logs = flush(entry, fiber)
+      const logs = flush()
       const snapshot = statsOf(entry.circuit, now)
       return logs === undefined ? Effect.succeed(snapshot) : Effect.as(logs, snapshot)
     })
@@ -561,7 +539,7 @@ const makeBreaker = (
     Effect.withFiber((fiber) => {
       const entry = entryFor(id)
       f(entry.circuit, nowOf(fiber))
-      return flush(entry, fiber) ?? Effect.void
+      return flush() ?? Effect.void
     })
 
   const control: Control = {
@@ -569,7 +547,7 @@ const makeBreaker = (
       Effect.withFiber((fiber) => {
         const entry = entryFor(id)
         f(entry.circuit, nowOf(fiber))
-        return flush(entry, fiber, true) ?? Effect.void
+        return flush(true) ?? Effect.void
       })
   }
 

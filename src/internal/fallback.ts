@@ -93,11 +93,8 @@ const describe = (failure: unknown): string => {
     }
     if (failure instanceof Error) return `${failure.name}: ${failure.message}`
   }
-  return formatValue(failure)
+  return Formatter.format(failure)
 }
-
-/** @internal */
-export const formatValue = (value: unknown): string => Formatter.format(value)
 
 /** Is this the rejection of the circuit this fallback guards (as opposed to one raised inside the primary)? */
 const rejectionOf =

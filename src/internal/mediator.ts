@@ -25,9 +25,6 @@ import { BindingTypeId, type Kind, markerOf } from "./mediatorSchema.ts"
 
 export { emit } from "./mediatorAttempt.ts"
 
-/** @internal */
-export const formatValue = (value: unknown): string => Formatter.format(value)
-
 type AnyEffect = Effect.Effect<unknown, unknown, unknown>
 type AnyStream = Stream.Stream<unknown, unknown, unknown>
 type AnySchema = Schema.Decoder<unknown, unknown>
@@ -50,7 +47,7 @@ const makeBinding = (schema: unknown, spec: unknown, id: string | undefined): Ra
   return {
     [BindingTypeId]: variance,
     kind: marker?.kind ?? "Request",
-    tag: marker?.tag ?? formatValue(schema),
+    tag: marker?.tag ?? Formatter.format(schema),
     schema,
     spec,
     id
@@ -129,7 +126,7 @@ const chainHandler = (links: ReadonlyArray<(message: any) => AnyEffect>) => {
 
 /** @internal */
 export const chain = (request: unknown, ...links: ReadonlyArray<unknown>): ((message: any) => AnyEffect) => {
-  const tag = markerOf(request)?.tag ?? formatValue(request)
+  const tag = markerOf(request)?.tag ?? Formatter.format(request)
   if (links.length === 0 || !links.every(isFunction)) {
     throw new InvalidBinding({ tag, field: "links", expected: "one or more handler functions", value: links })
   }
