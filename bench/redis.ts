@@ -117,7 +117,7 @@ const twoProcesses = async (url: string, kind: "ours" | "effect", millis: number
   const prefix = `bench-${kind}-${process.pid}-${Date.now()}:`
   const script = new URL("./_redisWorker.ts", import.meta.url).pathname
   const workers = [0, 1].map(() => {
-    const child = spawn(process.execPath, [script, url, prefix, kind, String(millis)], {
+    const child = spawn(process.execPath, [...process.execArgv, script, url, prefix, kind, String(millis)], {
       stdio: ["pipe", "pipe", "inherit"]
     })
     const lines: Array<string> = []

@@ -18,7 +18,9 @@ interface Worker {
 const startWorker = (url: string, prefix: string): Promise<Worker> =>
   new Promise((resolve, reject) => {
     const script = new URL("./_distributed-worker.ts", import.meta.url).pathname
-    const child = spawn(process.execPath, [script, url, prefix], { stdio: ["pipe", "pipe", "inherit"] })
+    const child = spawn(process.execPath, [...process.execArgv, script, url, prefix], {
+      stdio: ["pipe", "pipe", "inherit"]
+    })
     const waiting: Array<(line: string) => void> = []
     let buffer = ""
     child.stdout.on("data", (chunk: Buffer) => {

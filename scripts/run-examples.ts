@@ -21,7 +21,11 @@ let failed = 0
 for (const example of examples) {
   const name = relative(root, example)
   const started = Date.now()
-  const run = spawnSync(process.execPath, [example], { cwd: root, encoding: "utf8", timeout: 120_000 })
+  const run = spawnSync(process.execPath, [...process.execArgv, example], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 120_000
+  })
   const seconds = ((Date.now() - started) / 1000).toFixed(1)
   if (run.status === 0) {
     console.log(`ok   ${name} (${seconds}s)`)

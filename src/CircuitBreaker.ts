@@ -16,11 +16,10 @@
  * @since 0.1.0
  */
 import type { Context, Duration, Effect, Layer, Metric, Schedule, Stream } from "effect"
-import { Data, Formatter } from "effect"
 import * as internal from "./internal/circuitBreaker.ts"
 import * as internalConfig from "./internal/circuitBreakerConfig.ts"
 import * as internalMetrics from "./internal/circuitBreakerMetrics.ts"
-import { StacklessTaggedError } from "./internal/stacklessError.ts"
+import * as errors from "./internal/circuitBreakerErrors.ts"
 import * as internalRedis from "./internal/redisCircuitBreaker.ts"
 
 /**
@@ -276,21 +275,14 @@ export type Key<Self> = Context.Key<Self, CircuitBreaker>
  *
  * @since 0.1.0
  */
-export class CircuitOpenError extends StacklessTaggedError("CircuitOpenError")<{
-  readonly domain: string
-  readonly id: string
-  readonly state: "Open" | "HalfOpen"
-  readonly retryAfter: Duration.Duration
-}> {
-  override get message(): string {
-    return `circuit "${this.id}" of ${this.domain} is ${this.state}; retry after ${internal.formatMillis(this.retryAfter)}`
-  }
-  // Rejections made on the hot path carry no captured stack; they describe themselves instead.
-  override get stack(): string {
-    return `CircuitOpenError: ${this.message}`
-  }
-  override set stack(_: string) {}
-}
+export const CircuitOpenError: typeof errors.CircuitOpenError = errors.CircuitOpenError
+
+/**
+ * The instance type of `CircuitOpenError`.
+ *
+ * @since 0.1.0
+ */
+export type CircuitOpenError = errors.CircuitOpenError
 
 /**
  * Is this value a `CircuitOpenError`?
@@ -303,7 +295,7 @@ export class CircuitOpenError extends StacklessTaggedError("CircuitOpenError")<{
  *
  * @since 0.1.0
  */
-export const isCircuitOpenError = (u: unknown): u is CircuitOpenError => u instanceof CircuitOpenError
+export const isCircuitOpenError: typeof errors.isCircuitOpenError = errors.isCircuitOpenError
 
 /**
  * A breaker setting out of its allowed range, reported when the layer builds.
@@ -318,18 +310,14 @@ export const isCircuitOpenError = (u: unknown): u is CircuitOpenError => u insta
  *
  * @since 0.1.0
  */
-export class CircuitBreakerConfigError extends Data.TaggedError("CircuitBreakerConfigError")<{
-  readonly domain: string
-  readonly field: string
-  readonly value: unknown
-  readonly expected: string
-}> {
-  override get message(): string {
-    return `invalid circuit breaker setting for ${this.domain}: ${this.field} must be ${this.expected}, got ${Formatter.format(
-      this.value
-    )}`
-  }
-}
+export const CircuitBreakerConfigError: typeof errors.CircuitBreakerConfigError = errors.CircuitBreakerConfigError
+
+/**
+ * The instance type of `CircuitBreakerConfigError`.
+ *
+ * @since 0.1.0
+ */
+export type CircuitBreakerConfigError = errors.CircuitBreakerConfigError
 
 /**
  * Builds a domain breaker: one `Ref` of circuits per layer build, one isolated circuit per id.

@@ -19,11 +19,11 @@
  */
 import type { Effect, Stream } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
-import { Data, Formatter } from "effect"
 import type { Predicate, Refinement } from "effect/Predicate"
 import type { ExcludeTag, ExtractTag, NoInfer, Tags } from "effect/Types"
 import type * as CircuitBreaker from "./CircuitBreaker.ts"
 import * as internal from "./internal/fallback.ts"
+import * as errors from "./internal/fallbackErrors.ts"
 
 /**
  * The circuit a primary runs through: the service key of a domain breaker and the circuit id. Without a breaker,
@@ -128,16 +128,14 @@ export type StreamFallback<T, A, E, R> =
  *
  * @since 0.1.0
  */
-export class InvalidFallbackOptions extends Data.TaggedError("InvalidFallbackOptions")<{
-  readonly combinator: "Fallback.orElse" | "Fallback.stream"
-  readonly field: string
-  readonly expected: string
-  readonly value: unknown
-}> {
-  override get message(): string {
-    return `${this.combinator}: ${this.field} must be ${this.expected}, got ${Formatter.format(this.value)}`
-  }
-}
+export const InvalidFallbackOptions: typeof errors.InvalidFallbackOptions = errors.InvalidFallbackOptions
+
+/**
+ * The instance type of `InvalidFallbackOptions`.
+ *
+ * @since 0.1.0
+ */
+export type InvalidFallbackOptions = errors.InvalidFallbackOptions
 
 /**
  * Runs `fallback` when `self` fails with a selected failure (or, given a breaker, when its circuit does not admit

@@ -30,12 +30,14 @@
  * @since 0.1.0
  */
 import type { Layer, Stream } from "effect"
-import { Context, Data, Effect, Formatter, Metric, Schema } from "effect"
+import { Context, Effect, Metric, Schema } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Covariant, ExcludeTag, ExtractTag, Tags } from "effect/Types"
 import type * as CircuitBreaker from "./CircuitBreaker.ts"
 import type * as Fallback from "./Fallback.ts"
 import * as internal from "./internal/mediator.ts"
+import * as errors from "./internal/mediatorErrors.ts"
+import * as service from "./internal/mediatorService.ts"
 import * as schemas from "./internal/mediatorSchema.ts"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -327,20 +329,14 @@ export const Event =
  *
  * @since 0.1.0
  */
-export class HandlerNotFound extends Data.TaggedError("HandlerNotFound")<{
-  readonly kind: "Request" | "StreamRequest"
-  readonly tag: string
-}> {
-  constructor(args: { readonly kind: "Request" | "StreamRequest"; readonly tag: string }) {
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
-    super(args)
-    Error.stackTraceLimit = limit
-  }
-  override get message(): string {
-    return `no handler is bound to the ${this.kind === "Request" ? "request" : "streaming request"} ${this.tag}`
-  }
-}
+export const HandlerNotFound: typeof errors.HandlerNotFound = errors.HandlerNotFound
+
+/**
+ * The instance type of `HandlerNotFound`.
+ *
+ * @since 0.1.0
+ */
+export type HandlerNotFound = errors.HandlerNotFound
 
 /**
  * The same request type bound twice (or the same event handler subscribed twice, or two handlers of one event
@@ -356,19 +352,14 @@ export class HandlerNotFound extends Data.TaggedError("HandlerNotFound")<{
  *
  * @since 0.1.0
  */
-export class DuplicateBinding extends Data.TaggedError("DuplicateBinding")<{
-  readonly kind: "Request" | "StreamRequest" | "Event"
-  readonly tag: string
-  /** The event handler id bound twice; absent for requests. */
-  readonly id?: string | undefined
-}> {
-  override get message(): string {
-    return this.kind === "Event"
-      ? `the event ${this.tag} has two handlers with the id "${this.id}" (the same handler subscribed twice, or ` +
-          `two handlers given one id)`
-      : `the ${this.kind === "Request" ? "request" : "streaming request"} ${this.tag} is bound twice`
-  }
-}
+export const DuplicateBinding: typeof errors.DuplicateBinding = errors.DuplicateBinding
+
+/**
+ * The instance type of `DuplicateBinding`.
+ *
+ * @since 0.1.0
+ */
+export type DuplicateBinding = errors.DuplicateBinding
 
 /**
  * A binding or an option the compiler would have rejected (from untyped code): it names the message tag, the
@@ -382,18 +373,14 @@ export class DuplicateBinding extends Data.TaggedError("DuplicateBinding")<{
  *
  * @since 0.1.0
  */
-export class InvalidBinding extends Data.TaggedError("InvalidBinding")<{
-  readonly tag: string
-  readonly field: string
-  readonly expected: string
-  readonly value: unknown
-}> {
-  override get message(): string {
-    return `invalid mediator binding for ${this.tag}: ${this.field} must be ${this.expected}, got ${Formatter.format(
-      this.value
-    )}`
-  }
-}
+export const InvalidBinding: typeof errors.InvalidBinding = errors.InvalidBinding
+
+/**
+ * The instance type of `InvalidBinding`.
+ *
+ * @since 0.1.0
+ */
+export type InvalidBinding = errors.InvalidBinding
 
 /**
  * A payload from the outside that is not a valid message of any type this mediator handles, reported before any
@@ -411,16 +398,14 @@ export class InvalidBinding extends Data.TaggedError("InvalidBinding")<{
  *
  * @since 0.1.0
  */
-export class MessageDecodeError extends Data.TaggedError("MessageDecodeError")<{
-  readonly kind: "Request" | "StreamRequest" | "Event"
-  readonly tag: string | undefined
-  readonly cause: Schema.SchemaError
-}> {
-  override get message(): string {
-    const what = this.kind === "Event" ? "event" : this.kind === "Request" ? "request" : "streaming request"
-    return `cannot decode ${what}${this.tag === undefined ? "" : ` ${this.tag}`}: ${this.cause.message}`
-  }
-}
+export const MessageDecodeError: typeof errors.MessageDecodeError = errors.MessageDecodeError
+
+/**
+ * The instance type of `MessageDecodeError`.
+ *
+ * @since 0.1.0
+ */
+export type MessageDecodeError = errors.MessageDecodeError
 
 /**
  * Is this value a `MessageDecodeError`? (`sendUnknown` and `streamUnknown` fail with `unknown`, because the
@@ -434,7 +419,7 @@ export class MessageDecodeError extends Data.TaggedError("MessageDecodeError")<{
  *
  * @since 0.1.0
  */
-export const isMessageDecodeError = (u: unknown): u is MessageDecodeError => u instanceof MessageDecodeError
+export const isMessageDecodeError: typeof errors.isMessageDecodeError = errors.isMessageDecodeError
 
 /**
  * Is this value a `HandlerNotFound`?
@@ -447,7 +432,7 @@ export const isMessageDecodeError = (u: unknown): u is MessageDecodeError => u i
  *
  * @since 0.1.0
  */
-export const isHandlerNotFound = (u: unknown): u is HandlerNotFound => u instanceof HandlerNotFound
+export const isHandlerNotFound: typeof errors.isHandlerNotFound = errors.isHandlerNotFound
 
 /**
  * Every link of a chain of responsibility passed the request on. Bind the chain as the primary of a fallback with
@@ -462,20 +447,14 @@ export const isHandlerNotFound = (u: unknown): u is HandlerNotFound => u instanc
  *
  * @since 0.1.0
  */
-export class ChainExhausted extends Data.TaggedError("ChainExhausted")<{
-  readonly tag: string
-  readonly links: number
-}> {
-  constructor(args: { readonly tag: string; readonly links: number }) {
-    const limit = Error.stackTraceLimit
-    Error.stackTraceLimit = 0
-    super(args)
-    Error.stackTraceLimit = limit
-  }
-  override get message(): string {
-    return `all ${this.links} links of the chain for ${this.tag} passed the request on`
-  }
-}
+export const ChainExhausted: typeof errors.ChainExhausted = errors.ChainExhausted
+
+/**
+ * The instance type of `ChainExhausted`.
+ *
+ * @since 0.1.0
+ */
+export type ChainExhausted = errors.ChainExhausted
 
 /**
  * `ChainExhausted` as a schema, to declare it in the `error` schema of a request bound directly to a chain.
@@ -492,7 +471,7 @@ export class ChainExhausted extends Data.TaggedError("ChainExhausted")<{
  *
  * @since 0.1.0
  */
-export const ChainExhaustedSchema: Schema.instanceOf<ChainExhausted> = Schema.instanceOf(ChainExhausted)
+export const ChainExhaustedSchema: typeof errors.ChainExhaustedSchema = errors.ChainExhaustedSchema
 
 /**
  * Inside a link of a chain of responsibility (see `chain`): hand the request to the next link. Past the last link
@@ -944,7 +923,7 @@ export interface Mediator {
  *
  * @since 0.1.0
  */
-export const Mediator: Context.Service<Mediator, Mediator> = Context.Service<Mediator>("effect-fallback/Mediator")
+export const Mediator: Context.Service<Mediator, Mediator> = service.Mediator
 
 /**
  * Builds the mediator from request and event bindings (or maps), as a Layer. The handlers' services are taken from
@@ -1119,7 +1098,4 @@ export const emit: (event: AnyEvent) => Effect.Effect<void> = internal.emit
  *
  * @since 0.1.0
  */
-export const eventHandlerFailures: Metric.Counter<number> = Metric.counter("mediator_event_handler_failures_total", {
-  description: "Event handler runs that failed (after their fallback, if any)",
-  incremental: true
-})
+export const eventHandlerFailures: Metric.Counter<number> = service.eventHandlerFailures

@@ -707,7 +707,9 @@ const workerScript = new URL("./support/breakerWorker.ts", import.meta.url).path
 
 const spawnWorker = (url: string, prefix: string): Promise<WorkerHandle> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [workerScript, url, prefix], { stdio: ["pipe", "pipe", "inherit"] })
+    const child = spawn(process.execPath, ["--conditions=@effect-fallback/source", workerScript, url, prefix], {
+      stdio: ["pipe", "pipe", "inherit"]
+    })
     const waiting: Array<(line: string) => void> = []
     let buffered = ""
     child.stdout.on("data", (chunk: Buffer) => {

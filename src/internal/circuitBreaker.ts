@@ -1,7 +1,7 @@
 import { Cause, Clock, Context, Duration, Effect, Exit, Layer, PubSub, Ref, Scope, Stream } from "effect"
 import type { Fiber } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
-import { CircuitBreakerConfigError, CircuitOpenError } from "../CircuitBreaker.ts"
+import { CircuitBreakerConfigError, CircuitOpenError, formatMillis } from "./circuitBreakerErrors.ts"
 import { Admission, Circuit, type PendingTransition, type Policy, Verdict } from "./circuit.ts"
 import { CircuitInstruments } from "./circuitBreakerMetrics.ts"
 import { resolvePolicy } from "./circuitBreakerPolicy.ts"
@@ -12,9 +12,7 @@ export const Service =
   <const Key extends string>(key: Key) =>
     Context.Service<Self, CB.CircuitBreaker>()(key)
 
-/** @internal */
-export const formatMillis = (duration: Duration.Duration): string =>
-  Duration.isFinite(duration) ? `${Math.ceil(Duration.toMillis(duration))} ms` : "a manual close"
+export { formatMillis }
 
 /**
  * A rejection is the hot path of an open circuit: building the error through the `Error` constructor costs ~0.7 us

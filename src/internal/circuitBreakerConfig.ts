@@ -5,7 +5,7 @@
 import { Config, Effect, Layer, Option } from "effect"
 import type { Context } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
-import { CircuitBreakerConfigError } from "../CircuitBreaker.ts"
+import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
 import { make } from "./circuitBreaker.ts"
 
 type Setting = {

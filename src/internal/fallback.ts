@@ -2,7 +2,7 @@ import type { Fiber } from "effect"
 import { Cause, Context, Effect, Formatter, LogLevel, Stream } from "effect"
 import { dual } from "effect/Function"
 import type { CircuitBreaker, CircuitOpenError } from "../CircuitBreaker.ts"
-import { InvalidFallbackOptions } from "../Fallback.ts"
+import { InvalidFallbackOptions } from "./fallbackErrors.ts"
 
 type Combinator = "Fallback.orElse" | "Fallback.stream"
 type AnyEffect = Effect.Effect<unknown, unknown, unknown>

@@ -1,16 +1,17 @@
 import { Cause, Context, Effect, Exit, Formatter, Layer, Metric, Schema, Stream } from "effect"
 import type { Fiber } from "effect"
-import * as Fallback from "../Fallback.ts"
+import type * as Fallback from "../Fallback.ts"
+import * as internalFallback from "./fallback.ts"
+import { InvalidFallbackOptions } from "./fallbackErrors.ts"
 import type * as M from "../Mediator.ts"
 import {
   ChainExhausted,
   DuplicateBinding,
-  eventHandlerFailures,
   HandlerNotFound,
   InvalidBinding,
-  Mediator as MediatorKey,
   MessageDecodeError
-} from "../Mediator.ts"
+} from "./mediatorErrors.ts"
+import { eventHandlerFailures, Mediator as MediatorKey } from "./mediatorService.ts"
 import {
   Attempt,
   attemptEffect,
@@ -163,7 +164,7 @@ const guardedEffect = (spec: FallbackSpec, id: string): AnyEffect => {
   const primary = handlerOf("primary", spec.primary)
   const fallback = spec.fallback
   if (!isFunction(fallback)) throw new Invalid("fallback", "a handler function (request, trigger) => Effect", fallback)
-  return Fallback.orElse(
+  return internalFallback.orElse(
     attemptEffect(primary),
     (trigger: unknown) => attemptEffect((message) => fallback(message, trigger)),
     fallbackOptions(spec, id) as any
@@ -176,7 +177,7 @@ const guardedStream = (spec: FallbackSpec, id: string): AnyStream => {
   if (!isFunction(fallback)) {
     throw new Invalid("fallback", "a function (request, trigger, { emitted }) => Stream", fallback)
   }
-  return Fallback.stream(
+  return internalFallback.stream(
     attemptStream(primary),
     (trigger: unknown, progress: Fallback.StreamProgress) =>
       attemptStream((message) => fallback(message, trigger, progress)),
@@ -489,7 +490,7 @@ const asBuildError = (tag: string, error: unknown): InvalidBinding => {
   if (error instanceof Invalid) {
     return new InvalidBinding({ tag, field: error.field, expected: error.expected, value: error.value })
   }
-  if (error instanceof Fallback.InvalidFallbackOptions) {
+  if (error instanceof InvalidFallbackOptions) {
     return new InvalidBinding({ tag, field: error.field, expected: error.expected, value: error.value })
   }
   throw error

@@ -18,7 +18,7 @@ import { Cause, Clock, Deferred, Duration, Effect, Layer, Option, Queue, Scope }
 import type { Context } from "effect"
 import { Redis } from "effect/persistence"
 import type * as CB from "../CircuitBreaker.ts"
-import { CircuitBreakerConfigError } from "../CircuitBreaker.ts"
+import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
 import { type Circuit, type PendingTransition, type Policy, Verdict } from "./circuit.ts"
 import { type CircuitSync, makeWith } from "./circuitBreaker.ts"
 import { resolvePolicy } from "./circuitBreakerPolicy.ts"

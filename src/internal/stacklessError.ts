@@ -1,4 +1,5 @@
 import { Data } from "effect"
+import { disableStackTrace, restoreStackTrace } from "./stackTraceLimit.ts"
 
 /**
  * `Data.TaggedError` whose instances skip stack capture. For errors that are part of normal operation (a circuit
@@ -11,10 +12,12 @@ export const StacklessTaggedError = <Tag extends string>(tag: Tag): ReturnType<t
   const Base = Data.TaggedError(tag) as unknown as new (args: unknown) => object
   class Stackless extends Base {
     constructor(args: unknown) {
-      const limit = Error.stackTraceLimit
-      Error.stackTraceLimit = 0
-      super(args)
-      Error.stackTraceLimit = limit
+      const limit = disableStackTrace()
+      try {
+        super(args)
+      } finally {
+        restoreStackTrace(limit)
+      }
     }
   }
   return Stackless as unknown as ReturnType<typeof Data.TaggedError<Tag>>
