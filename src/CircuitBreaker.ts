@@ -26,6 +26,7 @@ import * as internalRedis from "./internal/redisCircuitBreaker.ts"
  * The three states of a circuit.
  *
  * @since 0.1.0
+ * @category models
  */
 export type State = "Closed" | "Open" | "HalfOpen"
 
@@ -34,6 +35,7 @@ export type State = "Closed" | "Open" | "HalfOpen"
  * `metricsOnly` records and reports outcomes and transitions but never rejects a call.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Mode = "normal" | "disabled" | "metricsOnly"
 
@@ -41,6 +43,7 @@ export type Mode = "normal" | "disabled" | "metricsOnly"
  * Why a circuit changed state.
  *
  * @since 0.1.0
+ * @category models
  */
 export type TransitionReason =
   | "failureThreshold"
@@ -58,6 +61,7 @@ export type TransitionReason =
  * A state change of one circuit, as published on `breaker.transitions`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Transition {
   readonly domain: string
@@ -73,6 +77,7 @@ export interface Transition {
  * What the circuit made of one call.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Outcome = "success" | "failure" | "ignored" | "rejected"
 
@@ -80,6 +85,7 @@ export type Outcome = "success" | "failure" | "ignored" | "rejected"
  * One call outcome or rejection, as published on `breaker.events`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CallEvent {
   readonly domain: string
@@ -98,6 +104,7 @@ export interface CallEvent {
  * A snapshot of one circuit.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Stats {
   readonly domain: string
@@ -133,6 +140,7 @@ export interface Stats {
  * Which failures a circuit ignores: a non-empty list of `_tag`s, or a predicate.
  *
  * @since 0.1.0
+ * @category models
  */
 export type FailureFilter = ReadonlyArray<string> | ((error: unknown) => boolean)
 
@@ -140,6 +148,7 @@ export type FailureFilter = ReadonlyArray<string> | ((error: unknown) => boolean
  * The settings of a domain breaker. Every circuit of the domain uses them.
  *
  * @since 0.1.0
+ * @category options
  */
 export interface Options {
   /** Counted failures in a row that open a Closed circuit. Default 5, an integer >= 1. */
@@ -207,6 +216,7 @@ export interface Options {
  * A domain breaker: one isolated circuit per id.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface CircuitBreaker {
   readonly domain: string
@@ -249,6 +259,7 @@ export interface CircuitBreaker {
  * ```
  *
  * @since 0.1.0
+ * @category services
  */
 export const Service: <Self>() => <const Key extends string>(
   key: Key
@@ -258,6 +269,7 @@ export const Service: <Self>() => <const Key extends string>(
  * A service key of a domain breaker.
  *
  * @since 0.1.0
+ * @category services
  */
 export type Key<Self> = Context.Key<Self, CircuitBreaker>
 
@@ -274,6 +286,7 @@ export type Key<Self> = Context.Key<Self, CircuitBreaker>
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const CircuitOpenError: typeof errors.CircuitOpenError = errors.CircuitOpenError
 
@@ -281,6 +294,7 @@ export const CircuitOpenError: typeof errors.CircuitOpenError = errors.CircuitOp
  * The instance type of `CircuitOpenError`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type CircuitOpenError = errors.CircuitOpenError
 
@@ -294,6 +308,7 @@ export type CircuitOpenError = errors.CircuitOpenError
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const isCircuitOpenError: typeof errors.isCircuitOpenError = errors.isCircuitOpenError
 
@@ -309,6 +324,7 @@ export const isCircuitOpenError: typeof errors.isCircuitOpenError = errors.isCir
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const CircuitBreakerConfigError: typeof errors.CircuitBreakerConfigError = errors.CircuitBreakerConfigError
 
@@ -316,6 +332,7 @@ export const CircuitBreakerConfigError: typeof errors.CircuitBreakerConfigError 
  * The instance type of `CircuitBreakerConfigError`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type CircuitBreakerConfigError = errors.CircuitBreakerConfigError
 
@@ -330,6 +347,7 @@ export type CircuitBreakerConfigError = errors.CircuitBreakerConfigError
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer: <Self>(
   key: Context.Key<Self, CircuitBreaker>,
@@ -355,6 +373,7 @@ export const layer: <Self>(
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerConfig: <Self>(
   key: Context.Key<Self, CircuitBreaker>,
@@ -375,6 +394,7 @@ export const layerConfig: <Self>(
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: (
   domain: string,
@@ -400,6 +420,7 @@ export const make: (
  * ```
  *
  * @since 0.1.0
+ * @category metrics
  */
 export const metrics: {
   readonly calls: Metric.Counter<number>
@@ -434,6 +455,7 @@ export const metrics: {
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerRedis = <Self>(
   key: Context.Key<Self, CircuitBreaker>,

@@ -30,6 +30,7 @@ import * as errors from "./internal/fallbackErrors.ts"
  * `id` only labels the fallback's logs and span attributes.
  *
  * @since 0.1.0
+ * @category options
  */
 export type BreakerOptions<Self> =
   | {
@@ -45,6 +46,7 @@ export type BreakerOptions<Self> =
  * The settings shared by `orElse` and `stream`, apart from `on`.
  *
  * @since 0.1.0
+ * @category options
  */
 export type BaseOptions<Self, Defects extends boolean> = BreakerOptions<Self> & {
   /** Also fall back on defects (a thrown exception, a rejected promise). Default `false`. */
@@ -56,6 +58,7 @@ export type BaseOptions<Self, Defects extends boolean> = BreakerOptions<Self> & 
  * `_tag`s of the primary's error type, or a predicate / refinement. Omitted: every typed failure falls back.
  *
  * @since 0.1.0
+ * @category options
  */
 export type Options<On, Self, Defects extends boolean> = BaseOptions<Self, Defects> & { readonly on: On }
 
@@ -64,6 +67,7 @@ export type Options<On, Self, Defects extends boolean> = BaseOptions<Self, Defec
  * plain predicate (`EB` left at `never`).
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type Selected<E, EB> = [EB] extends [never] ? E : EB
 
@@ -72,6 +76,7 @@ export type Selected<E, EB> = [EB] extends [never] ? E : EB
  * for a plain predicate, which decides only at run time.
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type Unselected<E, EB> = [EB] extends [never] ? E : Exclude<E, EB>
 
@@ -80,6 +85,7 @@ export type Unselected<E, EB> = [EB] extends [never] ? E : Exclude<E, EB>
  * defect (`unknown`) when `defects: true`.
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type Trigger<Matched, Self, Defects extends boolean> =
   | Matched
@@ -90,6 +96,7 @@ export type Trigger<Matched, Self, Defects extends boolean> =
  * What a stream fallback function receives besides the failure.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface StreamProgress {
   /** How many items the primary delivered before it failed, so a fallback can resume after them. */
@@ -100,6 +107,7 @@ export interface StreamProgress {
  * A fallback Effect, or a function building it from the failure that triggered it.
  *
  * @since 0.1.0
+ * @category models
  */
 export type EffectFallback<T, A, E, R> = Effect.Effect<A, E, R> | ((error: T) => Effect.Effect<A, E, R>)
 
@@ -107,6 +115,7 @@ export type EffectFallback<T, A, E, R> = Effect.Effect<A, E, R> | ((error: T) =>
  * A fallback Stream, or a function building it from the failure and the primary's progress.
  *
  * @since 0.1.0
+ * @category models
  */
 export type StreamFallback<T, A, E, R> =
   Stream.Stream<A, E, R> | ((error: T, progress: StreamProgress) => Stream.Stream<A, E, R>)
@@ -127,6 +136,7 @@ export type StreamFallback<T, A, E, R> =
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const InvalidFallbackOptions: typeof errors.InvalidFallbackOptions = errors.InvalidFallbackOptions
 
@@ -134,6 +144,7 @@ export const InvalidFallbackOptions: typeof errors.InvalidFallbackOptions = erro
  * The instance type of `InvalidFallbackOptions`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type InvalidFallbackOptions = errors.InvalidFallbackOptions
 
@@ -164,6 +175,7 @@ export type InvalidFallbackOptions = errors.InvalidFallbackOptions
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const orElse: {
   <E, EB extends E = never, A2 = never, E2 = never, R2 = never, Self = never, Defects extends boolean = false>(
@@ -221,6 +233,7 @@ export const orElse: {
  * ```
  *
  * @since 0.1.0
+ * @category combinators
  */
 export const stream: {
   <E, EB extends E = never, A2 = never, E2 = never, R2 = never, Self = never, Defects extends boolean = false>(

@@ -497,15 +497,17 @@ export const lastKnownGood: {
  * @category execution
  */
 export const execute: {
-  <Input>(
-    input: Input,
-    options?: ExecuteOptions
-  ): <A, E, R>(self: FallbackChain<Input, A, E, R>) => Effect.Effect<FallbackResult<A>, E | AllFallbacksExhausted, R>
+  // Data-first comes first: `execute(chain, undefined)` on a `make<void>` chain also fits the data-last signature
+  // (with the chain as the input), and TypeScript takes the first overload that fits.
   <Input, A, E, R>(
     self: FallbackChain<Input, A, E, R>,
     input: Input,
     options?: ExecuteOptions
   ): Effect.Effect<FallbackResult<A>, E | AllFallbacksExhausted, R>
+  <Input>(
+    input: Input,
+    options?: ExecuteOptions
+  ): <A, E, R>(self: FallbackChain<Input, A, E, R>) => Effect.Effect<FallbackResult<A>, E | AllFallbacksExhausted, R>
 } = internal.execute as any
 
 /**

@@ -48,6 +48,7 @@ import * as schemas from "./internal/mediatorSchema.ts"
  * The key under which a message instance carries, at the type level only, what it asks for.
  *
  * @since 0.1.0
+ * @category symbols
  */
 export const TypeId: typeof schemas.TypeId = schemas.TypeId
 
@@ -55,6 +56,7 @@ export const TypeId: typeof schemas.TypeId = schemas.TypeId
  * The key under which bindings and maps carry, at the type level only, the services their handlers need.
  *
  * @since 0.1.0
+ * @category symbols
  */
 export const BindingTypeId: typeof schemas.BindingTypeId = schemas.BindingTypeId
 
@@ -62,6 +64,7 @@ export const BindingTypeId: typeof schemas.BindingTypeId = schemas.BindingTypeId
  * The key of the static marker that says which kind of message a class defines.
  *
  * @since 0.1.0
+ * @category symbols
  */
 export const ClassTypeId: typeof schemas.ClassTypeId = schemas.ClassTypeId
 
@@ -70,6 +73,7 @@ export const ClassTypeId: typeof schemas.ClassTypeId = schemas.ClassTypeId
  * may end with.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RequestMessage<out A, out E> {
   readonly _tag: string
@@ -80,6 +84,7 @@ export interface RequestMessage<out A, out E> {
  * A request answered by a stream of responses.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface StreamRequestMessage<out A, out E> {
   readonly _tag: string
@@ -90,6 +95,7 @@ export interface StreamRequestMessage<out A, out E> {
  * A fact that happened, delivered to every handler subscribed to its type.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface EventMessage {
   readonly _tag: string
@@ -100,6 +106,7 @@ export interface EventMessage {
  * Any request instance.
  *
  * @since 0.1.0
+ * @category models
  */
 export type AnyRequest = RequestMessage<any, any>
 
@@ -107,6 +114,7 @@ export type AnyRequest = RequestMessage<any, any>
  * Any streaming request instance.
  *
  * @since 0.1.0
+ * @category models
  */
 export type AnyStreamRequest = StreamRequestMessage<any, any>
 
@@ -114,6 +122,7 @@ export type AnyStreamRequest = StreamRequestMessage<any, any>
  * Any event instance.
  *
  * @since 0.1.0
+ * @category models
  */
 export type AnyEvent = EventMessage
 
@@ -129,6 +138,7 @@ export type AnyEvent = EventMessage
  * ```
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type ResponseOf<R> = R extends { readonly [TypeId]: { readonly _A: Covariant<infer A> } } ? A : never
 
@@ -136,6 +146,7 @@ export type ResponseOf<R> = R extends { readonly [TypeId]: { readonly _A: Covari
  * The failures a request's binding may end with, as declared by its `error` schema.
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type ErrorOf<R> = R extends { readonly [TypeId]: { readonly _E: Covariant<infer E> } } ? E : never
 
@@ -146,6 +157,7 @@ type MissingSelfGeneric<Usage extends string> =
  * The class of a request: a tagged Schema class that also names its response and error schemas.
  *
  * @since 0.1.0
+ * @category messages
  */
 export interface RequestClass<
   Self,
@@ -163,6 +175,7 @@ export interface RequestClass<
  * The class of a streaming request: its `response` schema describes each item.
  *
  * @since 0.1.0
+ * @category messages
  */
 export interface StreamRequestClass<
   Self,
@@ -180,6 +193,7 @@ export interface StreamRequestClass<
  * The class of an event.
  *
  * @since 0.1.0
+ * @category messages
  */
 export interface EventClass<Self, Tag extends string, Fields extends Schema.Struct.Fields> extends Schema.Class<
   Self,
@@ -193,6 +207,7 @@ export interface EventClass<Self, Tag extends string, Fields extends Schema.Stru
  * Any request class.
  *
  * @since 0.1.0
+ * @category messages
  */
 export interface AnyRequestClass extends Schema.Top {
   readonly [ClassTypeId]: { readonly kind: "Request"; readonly tag: string }
@@ -205,6 +220,7 @@ export interface AnyRequestClass extends Schema.Top {
  * Any streaming request class.
  *
  * @since 0.1.0
+ * @category messages
  */
 export interface AnyStreamRequestClass extends Schema.Top {
   readonly [ClassTypeId]: { readonly kind: "StreamRequest"; readonly tag: string }
@@ -217,6 +233,7 @@ export interface AnyStreamRequestClass extends Schema.Top {
  * Any event class.
  *
  * @since 0.1.0
+ * @category messages
  */
 export interface AnyEventClass extends Schema.Top {
   readonly [ClassTypeId]: { readonly kind: "Event"; readonly tag: string }
@@ -242,6 +259,7 @@ export interface AnyEventClass extends Schema.Top {
  * ```
  *
  * @since 0.1.0
+ * @category messages
  */
 export const Request =
   <Self = never>() =>
@@ -274,6 +292,7 @@ export const Request =
  * ```
  *
  * @since 0.1.0
+ * @category messages
  */
 export const StreamRequest =
   <Self = never>() =>
@@ -300,6 +319,7 @@ export const StreamRequest =
  * ```
  *
  * @since 0.1.0
+ * @category messages
  */
 export const Event =
   <Self = never>() =>
@@ -328,6 +348,7 @@ export const Event =
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const HandlerNotFound: typeof errors.HandlerNotFound = errors.HandlerNotFound
 
@@ -335,6 +356,7 @@ export const HandlerNotFound: typeof errors.HandlerNotFound = errors.HandlerNotF
  * The instance type of `HandlerNotFound`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type HandlerNotFound = errors.HandlerNotFound
 
@@ -351,6 +373,7 @@ export type HandlerNotFound = errors.HandlerNotFound
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const DuplicateBinding: typeof errors.DuplicateBinding = errors.DuplicateBinding
 
@@ -358,6 +381,7 @@ export const DuplicateBinding: typeof errors.DuplicateBinding = errors.Duplicate
  * The instance type of `DuplicateBinding`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type DuplicateBinding = errors.DuplicateBinding
 
@@ -372,6 +396,7 @@ export type DuplicateBinding = errors.DuplicateBinding
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const InvalidBinding: typeof errors.InvalidBinding = errors.InvalidBinding
 
@@ -379,6 +404,7 @@ export const InvalidBinding: typeof errors.InvalidBinding = errors.InvalidBindin
  * The instance type of `InvalidBinding`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type InvalidBinding = errors.InvalidBinding
 
@@ -397,6 +423,7 @@ export type InvalidBinding = errors.InvalidBinding
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const MessageDecodeError: typeof errors.MessageDecodeError = errors.MessageDecodeError
 
@@ -404,6 +431,7 @@ export const MessageDecodeError: typeof errors.MessageDecodeError = errors.Messa
  * The instance type of `MessageDecodeError`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type MessageDecodeError = errors.MessageDecodeError
 
@@ -418,6 +446,7 @@ export type MessageDecodeError = errors.MessageDecodeError
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const isMessageDecodeError: typeof errors.isMessageDecodeError = errors.isMessageDecodeError
 
@@ -431,6 +460,7 @@ export const isMessageDecodeError: typeof errors.isMessageDecodeError = errors.i
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const isHandlerNotFound: typeof errors.isHandlerNotFound = errors.isHandlerNotFound
 
@@ -446,6 +476,7 @@ export const isHandlerNotFound: typeof errors.isHandlerNotFound = errors.isHandl
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const ChainExhausted: typeof errors.ChainExhausted = errors.ChainExhausted
 
@@ -453,6 +484,7 @@ export const ChainExhausted: typeof errors.ChainExhausted = errors.ChainExhauste
  * The instance type of `ChainExhausted`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type ChainExhausted = errors.ChainExhausted
 
@@ -470,6 +502,7 @@ export type ChainExhausted = errors.ChainExhausted
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const ChainExhaustedSchema: typeof errors.ChainExhaustedSchema = errors.ChainExhaustedSchema
 
@@ -487,6 +520,7 @@ export const ChainExhaustedSchema: typeof errors.ChainExhaustedSchema = errors.C
  * ```
  *
  * @since 0.1.0
+ * @category chains
  */
 export const next: Effect.Effect<never> = internal.next
 
@@ -519,6 +553,7 @@ type LinkServices<L> = L extends (...args: ReadonlyArray<any>) => Effect.Effect<
  * ```
  *
  * @since 0.1.0
+ * @category chains
  */
 export const chain: <
   C extends AnyRequestClass,
@@ -540,6 +575,7 @@ export const chain: <
  * The failures of `E` that a list of tags `K` sends to the fallback (`never`: all of them).
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type Caught<E, K> = [K] extends [never]
   ? E
@@ -551,6 +587,7 @@ export type Caught<E, K> = [K] extends [never]
  * The failures of `E` that a list of tags `K` lets through (they stay in the binding's error type).
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type Passed<E, K> = [K] extends [never]
   ? never
@@ -564,6 +601,7 @@ export type Passed<E, K> = [K] extends [never]
  * reports the mismatch at the fallback.
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type CheckDeclared<Passed, Declared, T> = [Passed] extends [Declared]
   ? T
@@ -578,6 +616,7 @@ export type CheckDeclared<Passed, Declared, T> = [Passed] extends [Declared]
  * `T` when every tag of `on` (`K`) is a tag of the primary's failures `E`; otherwise a type naming the strays.
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type CheckTags<E, K, T> = [Exclude<K, Tags<E>>] extends [never]
   ? T
@@ -590,6 +629,7 @@ export type CheckTags<E, K, T> = [Exclude<K, Tags<E>>] extends [never]
  * (default: the request's tag; for events, the event's tag and the handler's position).
  *
  * @since 0.1.0
+ * @category bindings
  */
 export interface BreakerOptions<Self> {
   readonly breaker?: CircuitBreaker.Key<Self> | undefined
@@ -603,6 +643,7 @@ export interface BreakerOptions<Self> {
  * primary.
  *
  * @since 0.1.0
+ * @category bindings
  */
 export interface FallbackBinding<P, K, Fb, Self> extends BreakerOptions<Self> {
   readonly primary: P
@@ -614,6 +655,7 @@ export interface FallbackBinding<P, K, Fb, Self> extends BreakerOptions<Self> {
  * A fallback binding whose `on` is a predicate: the failures it rejects pass through.
  *
  * @since 0.1.0
+ * @category bindings
  */
 export interface PredicateFallbackBinding<P, On, Fb, Self> extends BreakerOptions<Self> {
   readonly primary: P
@@ -636,6 +678,7 @@ type Answer<C extends { readonly Type: unknown }, E, R> =
  * (so that it can resume); nothing for a request.
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type ProgressFor<C> = true extends IsStream<C> ? Fallback.StreamProgress : never
 
@@ -644,6 +687,7 @@ export type ProgressFor<C> = true extends IsStream<C> ? Fallback.StreamProgress 
  * streaming request, a function returning a Stream.
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type HandlerFor<C extends { readonly Type: unknown }, E, R> =
   true extends IsStream<C> ? Producer<C, E, R> : Handler<C, E, R>
@@ -653,6 +697,7 @@ export type HandlerFor<C extends { readonly Type: unknown }, E, R> =
  * answers like the primary (`Checked` carries the compile-time checks).
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type FallbackFor<C extends { readonly Type: unknown }, T, Checked> = (
   request: Req<C>,
@@ -665,6 +710,7 @@ export type FallbackFor<C extends { readonly Type: unknown }, T, Checked> = (
  * back are declared by the request.
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type CheckedAnswer<E, K, Declared, Answer> = CheckTags<
   E,
@@ -676,6 +722,7 @@ export type CheckedAnswer<E, K, Declared, Answer> = CheckTags<
  * A request (or streaming request) type bound to its handling, made by `bind`.
  *
  * @since 0.1.0
+ * @category bindings
  */
 export interface RequestBinding<out R> {
   readonly [BindingTypeId]: { readonly _R: Covariant<R> }
@@ -687,6 +734,7 @@ export interface RequestBinding<out R> {
  * An event handler subscribed to an event type, made by `subscribe`.
  *
  * @since 0.1.0
+ * @category bindings
  */
 export interface EventBinding<out R> {
   readonly [BindingTypeId]: { readonly _R: Covariant<R> }
@@ -698,6 +746,7 @@ export interface EventBinding<out R> {
  * A group of request bindings (python-cqrs's `RequestMap`), to assemble from several modules.
  *
  * @since 0.1.0
+ * @category bindings
  */
 export interface RequestMap<out R> {
   readonly [BindingTypeId]: { readonly _R: Covariant<R> }
@@ -709,6 +758,7 @@ export interface RequestMap<out R> {
  * A group of event bindings (python-cqrs's `EventMap`).
  *
  * @since 0.1.0
+ * @category bindings
  */
 export interface EventMap<out R> {
   readonly [BindingTypeId]: { readonly _R: Covariant<R> }
@@ -720,6 +770,7 @@ export interface EventMap<out R> {
  * The services needed by a binding or a map.
  *
  * @since 0.1.0
+ * @category type-level
  */
 export type Services<B> = B extends { readonly [BindingTypeId]: { readonly _R: Covariant<infer R> } } ? R : never
 
@@ -756,6 +807,7 @@ export type Services<B> = B extends { readonly [BindingTypeId]: { readonly _R: C
  * ```
  *
  * @since 0.1.0
+ * @category bindings
  */
 export const bind: {
   <C extends AnyRequestClass | AnyStreamRequestClass, R = never>(
@@ -805,6 +857,7 @@ export const bind: {
  * ```
  *
  * @since 0.1.0
+ * @category bindings
  */
 export const subscribe: {
   <
@@ -855,6 +908,7 @@ export const subscribe: {
  * ```
  *
  * @since 0.1.0
+ * @category bindings
  */
 export const requestMap = <const Entries extends ReadonlyArray<RequestBinding<unknown> | RequestMap<unknown>>>(
   ...entries: Entries
@@ -872,6 +926,7 @@ export const requestMap = <const Entries extends ReadonlyArray<RequestBinding<un
  * ```
  *
  * @since 0.1.0
+ * @category bindings
  */
 export const eventMap = <const Entries extends ReadonlyArray<EventBinding<unknown> | EventMap<unknown>>>(
   ...entries: Entries
@@ -887,6 +942,7 @@ export const eventMap = <const Entries extends ReadonlyArray<EventBinding<unknow
  * other, in the order they were raised.
  *
  * @since 0.1.0
+ * @category options
  */
 export type EventConcurrency = "sequential" | "unbounded" | number
 
@@ -894,6 +950,7 @@ export type EventConcurrency = "sequential" | "unbounded" | number
  * The mediator: dispatches requests to their handlers and events to their subscribers.
  *
  * @since 0.1.0
+ * @category services
  */
 export interface Mediator {
   readonly send: <Req extends AnyRequest>(
@@ -922,6 +979,7 @@ export interface Mediator {
  * ```
  *
  * @since 0.1.0
+ * @category services
  */
 export const Mediator: Context.Service<Mediator, Mediator> = service.Mediator
 
@@ -946,6 +1004,7 @@ export const Mediator: Context.Service<Mediator, Mediator> = service.Mediator
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = <
   const Requests extends ReadonlyArray<RequestBinding<unknown> | RequestMap<unknown>> = readonly [],
@@ -973,6 +1032,7 @@ export const layer = <
  * ```
  *
  * @since 0.1.0
+ * @category dispatch
  */
 export const send: <Req extends AnyRequest>(
   request: Req
@@ -991,6 +1051,7 @@ export const send: <Req extends AnyRequest>(
  * ```
  *
  * @since 0.1.0
+ * @category dispatch
  */
 export const stream: <Req extends AnyStreamRequest>(
   request: Req
@@ -1009,6 +1070,7 @@ export const stream: <Req extends AnyStreamRequest>(
  * ```
  *
  * @since 0.1.0
+ * @category dispatch
  */
 export const publish: (event: AnyEvent) => Effect.Effect<void, never, Mediator> = internal.publish
 
@@ -1029,6 +1091,7 @@ export const publish: (event: AnyEvent) => Effect.Effect<void, never, Mediator> 
  * ```
  *
  * @since 0.1.0
+ * @category dispatch
  */
 export const sendUnknown: (payload: unknown) => Effect.Effect<unknown, unknown, Mediator> = internal.sendUnknown
 
@@ -1043,6 +1106,7 @@ export const sendUnknown: (payload: unknown) => Effect.Effect<unknown, unknown, 
  * ```
  *
  * @since 0.1.0
+ * @category dispatch
  */
 export const streamUnknown: (payload: unknown) => Stream.Stream<unknown, unknown, Mediator> = internal.streamUnknown
 
@@ -1056,6 +1120,7 @@ export const streamUnknown: (payload: unknown) => Stream.Stream<unknown, unknown
  * ```
  *
  * @since 0.1.0
+ * @category dispatch
  */
 export const publishUnknown: (payload: unknown) => Effect.Effect<void, MessageDecodeError, Mediator> =
   internal.publishUnknown
@@ -1081,6 +1146,7 @@ export const publishUnknown: (payload: unknown) => Effect.Effect<void, MessageDe
  * ```
  *
  * @since 0.1.0
+ * @category dispatch
  */
 export const emit: (event: AnyEvent) => Effect.Effect<void> = internal.emit
 
@@ -1097,5 +1163,6 @@ export const emit: (event: AnyEvent) => Effect.Effect<void> = internal.emit
  * ```
  *
  * @since 0.1.0
+ * @category metrics
  */
 export const eventHandlerFailures: Metric.Counter<number> = service.eventHandlerFailures
