@@ -30,7 +30,7 @@
  *
  * @since 0.2.0
  */
-import type { Effect, Layer, Option, Schedule, Schema } from "effect"
+import type { Effect, Layer, Option, Schedule, Schema, Scope } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Pipeable } from "effect/Pipeable"
 import type { Covariant, Tags } from "effect/Types"
@@ -334,7 +334,12 @@ export const make: <
  */
 export const layer: <Name extends string, C, R>(
   saga: Saga<Name, C, R>
-) => Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | R> = internal.layer as any
+) => Layer.Layer<
+  never,
+  never,
+  | WorkflowEngine.WorkflowEngine
+  | Exclude<R, WorkflowEngine.WorkflowInstance | WorkflowEngine.WorkflowEngine | Scope.Scope>
+> = internal.layer as any
 
 /**
  * Runs the saga with `context` as the execution `executionId` and waits for its result. The id is the idempotency
