@@ -240,7 +240,9 @@ export type FallbackOptions<E, Self> = {
  *   act: (_: Order): Effect.Effect<Order, ConnectionError> => Effect.fail(new ConnectionError())
  * }).pipe(
  *   Saga.withFallback(
- *     Saga.step("ChargeBackupProvider", { act: (order: Order) => Effect.succeed({ ...order, paidWith: "backup" }) }),
+ *     Saga.step("ChargeBackupProvider", {
+ *       act: (order: Order): Effect.Effect<Order> => Effect.succeed({ ...order, paidWith: "backup" })
+ *     }),
  *     { on: ["ConnectionError"], breaker: PaymentsBreaker, id: "ChargePayment" }
  *   )
  * )
