@@ -114,6 +114,32 @@ describe("Saga on the memory engine", () => {
     }).pipe(Effect.provide(memory(saga)))
   })
 
+  it.effect(
+    "a context the schema cannot encode fails its step (the engine could not store it), not the saga run",
+    () => {
+      const { entries, step } = journal()
+      const saga = Saga.make("BadContext", {
+        context: Order,
+        steps: [
+          step("A"),
+          Saga.step("Corrupts", {
+            act: (order: Order) => Effect.succeed({ ...order, trail: [42] } as unknown as Order)
+          })
+        ]
+      })
+      return Effect.gen(function* () {
+        const result = yield* Saga.run(saga, { id: "o", trail: [] }, { executionId: "bad" })
+        expect(result).toMatchObject({
+          _tag: "SagaFailed",
+          step: "Corrupts",
+          error: { tag: "SchemaError", defect: false },
+          compensated: ["A"]
+        })
+        expect(entries).toEqual(["act:A", "compensate:A(A)"])
+      }).pipe(Effect.provide(memory(saga)))
+    }
+  )
+
   it.effect("runs the same execution id once: a second run returns the stored result, status reports it", () => {
     const { entries, step } = journal()
     const saga = Saga.make("Idempotent", { context: Order, steps: [step("A"), step("B")] })

@@ -163,6 +163,7 @@ export const make = (
     steps: steps as ReadonlyArray<StepDef>,
     compensationRetry,
     actOutcome: actOutcomeSchema(context),
+    encodeContext: Schema.encodeUnknownEffect(Schema.toCodecJson(context)),
     workflow,
     lookup
   })

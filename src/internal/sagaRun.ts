@@ -5,7 +5,7 @@
  * activity, so nothing the engine stores depends on a class instance.
  */
 import { Cause, Effect } from "effect"
-import type { Context, Schedule } from "effect"
+import type { Context, Schedule, Schema } from "effect"
 import { Activity } from "effect/workflow"
 import type { CircuitBreaker, CircuitOpenError } from "../CircuitBreaker.ts"
 import type {
@@ -42,6 +42,8 @@ export interface Plan {
   readonly name: string
   readonly steps: ReadonlyArray<StepDef>
   readonly actOutcome: ContextSchema<ActOutcome<unknown>>
+  /** Checks, inside the step's activity, that the context a step returned can be stored. */
+  readonly encodeContext: (context: unknown) => Effect.Effect<unknown, Schema.SchemaError>
   readonly compensationRetry: Schedule.Schedule<unknown, unknown>
 }
 
@@ -87,12 +89,25 @@ const actActivity = (plan: Plan, step: StepDef, context: unknown, fallbackOf: st
     execute: Effect.suspend(() => throughBreaker(step.fallback, step.act(context))).pipe(
       Effect.matchCauseEffect({
         onSuccess: (next): Effect.Effect<ActOutcome<unknown>> =>
-          fallbackOf === undefined
-            ? Effect.succeed({ _tag: "Done", context: next })
-            : Effect.as(count(metrics.fallbacks, { saga: plan.name, step: fallbackOf, fallback: step.name }), {
-                _tag: "Done" as const,
-                context: next
-              }),
+          plan.encodeContext(next).pipe(
+            Effect.matchEffect({
+              onFailure: (error) =>
+                Effect.as(
+                  Effect.andThen(
+                    count(metrics.stepFailures, { saga: plan.name, step: step.name }),
+                    Effect.logWarning(`Saga ${plan.name}: step ${step.name} returned a context the schema rejects`)
+                  ),
+                  { _tag: "Failed" as const, error: toStepError(Cause.fail(error)), fallback: false }
+                ),
+              onSuccess: () =>
+                fallbackOf === undefined
+                  ? Effect.succeed({ _tag: "Done" as const, context: next })
+                  : Effect.as(count(metrics.fallbacks, { saga: plan.name, step: fallbackOf, fallback: step.name }), {
+                      _tag: "Done" as const,
+                      context: next
+                    })
+            })
+          ),
         onFailure: (cause): Effect.Effect<ActOutcome<unknown>> => {
           if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
           const error = toStepError(cause)
