@@ -67,12 +67,19 @@ const perStep = (suite: string) => (r: Parameters<NonNullable<Suite["targets"]>[
   return saga === undefined || baseline === undefined ? undefined : (saga - baseline) / 3
 }
 
-const memorySuite = async (): Promise<Suite> => {
-  const engine = await build(registered(WorkflowEngine.layerMemory))
+const sagaSuite = async (options: {
+  readonly name: string
+  readonly description: string
+  readonly engine: Layer.Layer<WorkflowEngine.WorkflowEngine, unknown>
+  /** The aim for the added cost of one step, in nanoseconds. */
+  readonly aimPerStep: number
+  readonly close?: () => void
+}): Promise<Suite> => {
+  const engine = await build(registered(options.engine))
   const context = engine.context as Context.Context<WorkflowEngine.WorkflowEngine>
   return {
-    name: MEMORY,
-    description: "one operation is one saga (a new execution id) or the three effects; per-step cost below",
+    name: options.name,
+    description: options.description,
     unit: "call",
     baseline: names.direct,
     cases: [
@@ -82,49 +89,39 @@ const memorySuite = async (): Promise<Suite> => {
     ],
     targets: [
       {
-        label: "memory engine: added cost per saga step, (saga - direct) / 3",
-        measure: perStep(MEMORY),
+        label: `${options.name}: added cost per step, (saga - direct) / 3`,
+        measure: perStep(options.name),
         compare: "<=",
-        limit: 100_000,
-        unit: "ns",
-        aim: true
-      }
-    ],
-    close: engine.close
-  }
-}
-
-const postgresSuite = async (): Promise<Suite> => {
-  if (!isPostgresAvailable()) throw new Error(installHint)
-  const server = await startPostgresServer()
-  const url = server.createDatabase("bench_saga")
-  const engine = await build(registered(postgresEngine(url)))
-  const context = engine.context as Context.Context<WorkflowEngine.WorkflowEngine>
-  return {
-    name: POSTGRES,
-    description: "ClusterWorkflowEngine + SingleRunner, PostgreSQL 127.0.0.1 (fsync off); per-step cost below",
-    unit: "call",
-    baseline: names.direct,
-    cases: [
-      effectLoop(names.direct, direct),
-      effectLoop(names.workflow, empty, context),
-      effectLoop(names.saga, run, context)
-    ],
-    targets: [
-      {
-        label: "PostgreSQL engine: added cost per saga step, (saga - direct) / 3",
-        measure: perStep(POSTGRES),
-        compare: "<=",
-        limit: 20_000_000,
+        limit: options.aimPerStep,
         unit: "ns",
         aim: true
       }
     ],
     close: async () => {
       await engine.close()
-      server.stop()
+      options.close?.()
     }
   }
+}
+
+const memorySuite = () =>
+  sagaSuite({
+    name: MEMORY,
+    description: "one operation is one saga (a new execution id) or the three effects; per-step cost below",
+    engine: WorkflowEngine.layerMemory,
+    aimPerStep: 100_000
+  })
+
+const postgresSuite = async (): Promise<Suite> => {
+  if (!isPostgresAvailable()) throw new Error(installHint)
+  const server = await startPostgresServer()
+  return sagaSuite({
+    name: POSTGRES,
+    description: "ClusterWorkflowEngine + SingleRunner, PostgreSQL 127.0.0.1 (fsync off); per-step cost below",
+    engine: postgresEngine(server.createDatabase("bench_saga")),
+    aimPerStep: 20_000_000,
+    close: server.stop
+  })
 }
 
 export const suites = [memorySuite, postgresSuite]

@@ -4,9 +4,9 @@
 // `postgres` user (created by Debian's package) through `runuser`.
 import { execFileSync, spawnSync } from "node:child_process"
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { freePort } from "./freePort.ts"
 
 /** The directory of `initdb` and `pg_ctl`: `$PG_BIN`, the newest `/usr/lib/postgresql/<n>/bin`, or the PATH's. */
 const binDir = (): string | undefined => {
@@ -37,17 +37,6 @@ export const isPostgresAvailable = (): boolean => {
 export const installHint =
   "postgresql not found: install it with `apt-get update && apt-get install -y postgresql` " +
   "(or set PG_BIN to the directory of initdb and pg_ctl) to run the durable saga suites"
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 export interface PostgresServer {
   readonly port: number

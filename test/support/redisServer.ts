@@ -1,7 +1,8 @@
 // A real `redis-server` for the Redis suites, the distributed example and the Redis benchmark: started on a free
 // loopback port, without persistence, and stopped when done. Never a system instance.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
-import { createServer, Socket } from "node:net"
+import { Socket } from "node:net"
+import { freePort } from "./freePort.ts"
 
 /** The `redis-server` binary: `$REDIS_SERVER`, or the one on the PATH. */
 export const redisServerBinary = process.env.REDIS_SERVER ?? "redis-server"
@@ -16,17 +17,6 @@ export const isRedisServerAvailable = (): boolean => {
 export const installHint =
   "redis-server not found: install it with `apt-get update && apt-get install -y redis-server` " +
   "(or set REDIS_SERVER to its path) to run the Redis-backed breaker suites"
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 /** Resolves true once the server answers PING on `port`. */
 const ping = (port: number): Promise<boolean> =>
