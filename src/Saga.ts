@@ -144,12 +144,13 @@ export type Result<C> = model.Result<C>
 export type Context<S> = S extends Saga<infer _Name, infer C, infer _R> ? C : never
 
 /**
- * The services a step or the steps of a saga need.
+ * The services a step, or a saga's steps, need.
  *
  * @since 0.2.0
  * @category utils
  */
-export type Services<S> = S extends Step<infer _C, infer _E, infer R> ? R : never
+export type Services<S> =
+  S extends Step<infer _C, infer _E, infer R> ? R : S extends Saga<infer _Name, infer _C, infer R> ? R : never
 
 /**
  * Raised, when a saga is built, for options the compiler would have rejected (from untyped code) and for two steps
@@ -206,7 +207,7 @@ export const step: <C, E = never, R = never, E2 = never, R2 = never>(
     readonly act: (context: C) => Effect.Effect<C, E, R>
     readonly compensate?: ((context: C) => Effect.Effect<unknown, E2, R2>) | undefined
   }
-) => Step<C, E, R | R2> = internal.step as any
+) => Step<C, NoInfer<E>, NoInfer<R | R2>> = internal.step as any
 
 /**
  * How a step falls back: `on` selects the failures (a non-empty list of `_tag`s of the step's errors, or a
@@ -255,12 +256,12 @@ export const withFallback: {
   <C, E, E2, R2, Self = never>(
     fallback: Step<C, E2, R2>,
     options?: FallbackOptions<E, Self>
-  ): <R>(self: Step<C, E, R>) => Step<C, E | E2, R | R2 | Self>
+  ): <R>(self: Step<C, E, R>) => Step<C, NoInfer<E | E2>, NoInfer<R | R2 | Self>>
   <C, E, R, E2, R2, Self = never>(
     self: Step<C, E, R>,
     fallback: Step<C, E2, R2>,
     options?: FallbackOptions<E, Self>
-  ): Step<C, E | E2, R | R2 | Self>
+  ): Step<C, NoInfer<E | E2>, NoInfer<R | R2 | Self>>
 } = internal.withFallback as any
 
 /**
@@ -276,7 +277,7 @@ export type StepConstructor<C> = <E = never, R = never, E2 = never, R2 = never>(
     readonly act: (context: C) => Effect.Effect<C, E, R>
     readonly compensate?: ((context: C) => Effect.Effect<unknown, E2, R2>) | undefined
   }
-) => Step<C, E, R | R2>
+) => Step<C, NoInfer<E>, NoInfer<R | R2>>
 
 /**
  * Defines a saga: a name (the workflow's tag: keep it stable, stored executions refer to it), the context schema

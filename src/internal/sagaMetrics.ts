@@ -20,7 +20,7 @@ export const metrics = {
     incremental: true
   }),
   fallbacks: Metric.counter("saga_fallbacks_total", {
-    description: "Step fallbacks that ran in place of their primary",
+    description: "Step fallbacks that ran in place of their primary and succeeded",
     incremental: true
   })
 }
