@@ -72,23 +72,27 @@ describe("Saga types", () => {
   })
 
   it("rejects an `on` tag the step cannot fail with, a context of another type, and a breaker without an id", () => {
-    Saga.step("Charge", { act: charge }).pipe(
-      // @ts-expect-error "Timeout" is not a failure of charge
-      Saga.withFallback(Saga.step("Backup", { act: (order: Order) => Effect.succeed(order) }), { on: ["Timeout"] })
-    )
-    Saga.make("WrongContext", {
-      context: Order,
-      // @ts-expect-error a step over numbers in a saga over orders
-      steps: [Saga.step("Count", { act: (n: number) => Effect.succeed(n + 1) })]
-    })
-    Saga.withFallback(
-      Saga.step("Charge", { act: charge }),
-      Saga.step("Backup", { act: (order: Order) => Effect.succeed(order) }),
-      // @ts-expect-error a breaker needs the circuit id
-      { breaker: PaymentsBreaker }
-    )
-    const typed = Saga.make("Ctx", { context: Order, steps: [Saga.step("A", { act: charge })] })
-    // @ts-expect-error the context must match the saga's schema
-    Saga.run(typed, { id: 1 }, { executionId: "x" })
+    // Only compiled: the calls below would throw InvalidSagaOptions or fail at run time.
+    const rejected = () => {
+      Saga.step("Charge", { act: charge }).pipe(
+        // @ts-expect-error "Timeout" is not a failure of charge
+        Saga.withFallback(Saga.step("Backup", { act: (order: Order) => Effect.succeed(order) }), { on: ["Timeout"] })
+      )
+      Saga.make("WrongContext", {
+        context: Order,
+        // @ts-expect-error a step over numbers in a saga over orders
+        steps: [Saga.step("Count", { act: (n: number) => Effect.succeed(n + 1) })]
+      })
+      Saga.withFallback(
+        Saga.step("Charge", { act: charge }),
+        Saga.step("Backup", { act: (order: Order) => Effect.succeed(order) }),
+        // @ts-expect-error a breaker needs the circuit id
+        { breaker: PaymentsBreaker }
+      )
+      const typed = Saga.make("Ctx", { context: Order, steps: [Saga.step("A", { act: charge })] })
+      // @ts-expect-error the context must match the saga's schema
+      Saga.run(typed, { id: 1 }, { executionId: "x" })
+    }
+    expectTypeOf(rejected).toBeFunction()
   })
 })
