@@ -222,6 +222,26 @@ describe("Saga step fallbacks", () => {
     }).pipe(Effect.provide(memory(saga)))
   })
 
+  it.effect("a fallback may have its own fallback; each runs with the context the first primary got", () => {
+    const { entries, step } = journal()
+    const saga = Saga.make("FallbackChain", {
+      context: Order,
+      steps: [
+        step("Reserve"),
+        Saga.withFallback(step("Charge", unreachable), Saga.withFallback(step("Backup", unreachable), step("Last")))
+      ]
+    })
+    return Effect.gen(function* () {
+      const result = yield* saga.pipe(Saga.run({ id: "o", trail: [] }, { executionId: "f4" }))
+      expect(result).toMatchObject({
+        _tag: "Completed",
+        steps: ["Reserve", "Last"],
+        context: { trail: ["Reserve", "Last"] }
+      })
+      expect(entries).toEqual(["act:Reserve", "act:Charge", "act:Backup", "act:Last"])
+    }).pipe(Effect.provide(memory(saga)))
+  })
+
   it.effect("an open circuit runs the fallback without the primary; the primary's failures are recorded", () => {
     const { entries, step } = journal()
     const saga = Saga.make("FallbackBreaker", {
@@ -367,8 +387,16 @@ describe("Saga observability", () => {
           "Saga Observed: compensated Reserve"
         ])
       )
-      const failed = logs.find((log) => log.text.startsWith("Saga Observed: failed at step"))
-      expect(failed?.annotations).toMatchObject({ saga: "Observed", "saga.execution_id": "obs" })
+      for (const prefix of ["Saga Observed: failed at step", "Saga Observed: step Ship failed"]) {
+        const line = logs.find((log) => log.text.startsWith(prefix))
+        expect(line?.annotations).toMatchObject({ saga: "Observed", "saga.execution_id": "obs" })
+      }
+      const stepSpan = spans.find((span) => span.name === "Saga.step Ship")
+      expect(Object.fromEntries(stepSpan?.attributes ?? [])).toMatchObject({
+        "saga.name": "Observed",
+        "saga.step": "Ship",
+        "saga.execution_id": "obs"
+      })
       expect(yield* value(Saga.metrics.sagas, { saga: "Observed", outcome: "failed" })).toBe(1)
       expect(yield* value(Saga.metrics.stepFailures, { saga: "Observed", step: "Charge" })).toBe(1)
       expect(yield* value(Saga.metrics.stepFailures, { saga: "Observed", step: "Ship" })).toBe(1)

@@ -47,6 +47,11 @@ export interface Plan {
   readonly compensationRetry: Schedule.Schedule<unknown, unknown>
 }
 
+/** A plan with the execution it runs: the user's execution id labels logs and spans, activities included. */
+interface Run extends Plan {
+  readonly executionId: string
+}
+
 interface Ran {
   readonly step: StepDef
   /** The context the step returned: what its compensation receives. */
@@ -79,10 +84,17 @@ const throughBreaker = (fallback: FallbackDef | undefined, effect: AnyEffect): A
   return Effect.flatMap(key as unknown as Effect.Effect<CircuitBreaker>, (breaker) => breaker.protect(id)(effect))
 }
 
-const spanAttributes = (plan: Plan, step: string) => ({ "saga.name": plan.name, "saga.step": step })
+const spanAttributes = (plan: Run, step: string) => ({
+  "saga.name": plan.name,
+  "saga.step": step,
+  "saga.execution_id": plan.executionId
+})
+
+/** Activities may run on another fiber than the execution's (the cluster engine's): they annotate their own logs. */
+const annotated = (plan: Run) => Effect.annotateLogs({ saga: plan.name, "saga.execution_id": plan.executionId })
 
 /** Runs `step.act` once, as an activity; `fallbackOf` names the primary this step stands in for. */
-const actActivity = (plan: Plan, step: StepDef, context: unknown, fallbackOf: string | undefined) =>
+const actActivity = (plan: Run, step: StepDef, context: unknown, fallbackOf: string | undefined) =>
   Activity.make({
     name: `act:${step.name}`,
     success: plan.actOutcome,
@@ -122,13 +134,14 @@ const actActivity = (plan: Plan, step: StepDef, context: unknown, fallbackOf: st
           )
         }
       }),
+      annotated(plan),
       Effect.withSpan(`Saga.step ${step.name}`, { attributes: spanAttributes(plan, step.name) })
     )
   })
 
 /** Runs a step, then its fallback (with the same context) when the step's failure selects it. */
 const runStep = (
-  plan: Plan,
+  plan: Run,
   step: StepDef,
   context: unknown,
   fallbackOf: string | undefined
@@ -146,7 +159,7 @@ const runStep = (
   })
 
 /** Runs `step.compensate` as an activity, retried on `plan.compensationRetry`; stores the outcome, never fails. */
-const compensationActivity = (plan: Plan, step: StepDef, context: unknown) =>
+const compensationActivity = (plan: Run, step: StepDef, context: unknown) =>
   Activity.make({
     name: `compensate:${step.name}`,
     success: CompensationOutcomeSchema,
@@ -193,6 +206,7 @@ const compensationActivity = (plan: Plan, step: StepDef, context: unknown) =>
             )
           }
         }),
+        annotated(plan),
         Effect.withSpan(`Saga.compensate ${step.name}`, { attributes: spanAttributes(plan, step.name) })
       )
     })
@@ -200,8 +214,7 @@ const compensationActivity = (plan: Plan, step: StepDef, context: unknown) =>
 
 /** Compensates the steps that ran, last first, each once; a compensation that keeps failing does not stop the rest. */
 const compensateAll = Effect.fnUntraced(function* (
-  plan: Plan,
-  executionId: string,
+  plan: Run,
   ran: ReadonlyArray<Ran>,
   failure: Extract<StepOutcome, { _tag: "Failed" }>,
   context: unknown
@@ -219,7 +232,7 @@ const compensateAll = Effect.fnUntraced(function* (
     else failedCompensations.push({ step: step.name, error: outcome.error, attempts: outcome.attempts })
   }
   const base = {
-    executionId,
+    executionId: plan.executionId,
     step: failure.step.name,
     error: failure.error,
     context,
@@ -236,16 +249,17 @@ const compensateAll = Effect.fnUntraced(function* (
 
 /** The workflow body of a saga execution. @internal */
 export const execute = (
-  plan: Plan,
+  definition: Plan,
   executionId: string,
   initial: unknown
-): Effect.Effect<Result<unknown>, never, any> =>
-  Effect.gen(function* () {
+): Effect.Effect<Result<unknown>, never, any> => {
+  const plan: Run = { ...definition, executionId }
+  return Effect.gen(function* () {
     const ran: Array<Ran> = []
     let context = initial
     for (const step of plan.steps) {
       const outcome = yield* runStep(plan, step, context, undefined)
-      if (outcome._tag === "Failed") return yield* compensateAll(plan, executionId, ran, outcome, context)
+      if (outcome._tag === "Failed") return yield* compensateAll(plan, ran, outcome, context)
       ran.push({ step: outcome.step, context: outcome.context })
       context = outcome.context
     }
@@ -255,3 +269,4 @@ export const execute = (
     Effect.annotateLogs({ saga: plan.name, "saga.execution_id": executionId }),
     Effect.withSpan(`Saga ${plan.name}`, { attributes: { "saga.name": plan.name, "saga.execution_id": executionId } })
   )
+}
