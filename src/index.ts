@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as Bulkhead from "./Bulkhead.ts"
 export * as CircuitBreaker from "./CircuitBreaker.ts"
 export * as Fallback from "./Fallback.ts"
 export * as FallbackChain from "./FallbackChain.ts"
