@@ -3,9 +3,9 @@
 // degraded`), so a frontend can show "showing cached results". `/metrics` serves the chain's metrics in Prometheus
 // format. The program starts the server on 127.0.0.1 (a free port), calls itself, checks the headers and exits; run
 // with `node examples/http-headers.ts` (exit 1 on a mismatch). test/HttpHeaders.test.ts drives the same server.
-import { NodeHttpServer } from "@effect/platform-node"
+import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { Context, Data, Duration, Effect, Layer, Logger, Ref } from "effect"
-import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import { HttpClient, HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { FallbackChain } from "effect-fallback"
 import { createServer } from "node:http"
@@ -61,25 +61,26 @@ const RecommendationsRoute = HttpRouter.add(
   )
 )
 
-/** The server on 127.0.0.1 with a free port: the recommendations route and `/metrics`. */
+/** The server on 127.0.0.1 with a free port: the recommendations route and `/metrics`; and an `HttpClient` to call it. */
 export const ServerLive = HttpRouter.serve(Layer.mergeAll(RecommendationsRoute, PrometheusMetrics.layerHttp()), {
   disableListenLog: true,
   disableLogger: true
 }).pipe(
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-  Layer.provideMerge(Recommender.layer)
+  Layer.provideMerge(Recommender.layer),
+  Layer.provideMerge(NodeHttpClient.layerUndici)
 )
 
 /** GETs a path of the running server: status, the two degradation headers and the JSON body. */
 export const get = (path: string) =>
   HttpServer.addressFormattedWith((base) =>
-    Effect.promise(async () => {
-      const response = await fetch(`${base}${path}`)
+    Effect.gen(function* () {
+      const response = yield* HttpClient.get(`${base}${path}`)
       return {
         status: response.status,
-        fallbackSource: response.headers.get("x-fallback-source"),
-        freshness: response.headers.get("x-data-freshness"),
-        body: await response.text()
+        fallbackSource: response.headers["x-fallback-source"] ?? null,
+        freshness: response.headers["x-data-freshness"] ?? null,
+        body: yield* response.text
       }
     })
   )

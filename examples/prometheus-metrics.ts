@@ -4,9 +4,9 @@
 //
 // The exposition text is Effect's own (`PrometheusMetrics.layerHttp()` renders the current `Metric.MetricRegistry`);
 // the breaker only registers its series there when its layer is built.
-import { NodeHttpServer } from "@effect/platform-node"
+import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { Data, Effect, Layer } from "effect"
-import { HttpRouter, HttpServer } from "effect/http"
+import { HttpClient, HttpRouter, HttpServer } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import { CircuitBreaker } from "effect-fallback"
@@ -43,7 +43,7 @@ const traffic = Effect.gen(function* () {
 })
 
 const scrape = HttpServer.addressFormattedWith((base) =>
-  Effect.promise(() => fetch(`${base}/metrics`).then((response) => response.text()))
+  HttpClient.get(`${base}/metrics`).pipe(Effect.flatMap((response) => response.text))
 )
 
 const expected = [
@@ -74,7 +74,7 @@ const program = Effect.gen(function* () {
     console.error(`\nmissing from /metrics:\n${missing.join("\n")}`)
     process.exitCode = 1
   }
-}).pipe(Effect.provide(Layer.mergeAll(InventoryBreaker, MetricsServer)))
+}).pipe(Effect.provide(Layer.mergeAll(InventoryBreaker, MetricsServer, NodeHttpClient.layerUndici)))
 
 Effect.runPromise(program).then(
   () => process.exit(),
