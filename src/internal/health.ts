@@ -1,0 +1,93 @@
+import { Duration, Effect, Layer } from "effect"
+import type { Context } from "effect"
+import { Headers, HttpRouter, HttpServerResponse } from "effect/http"
+import type { CircuitBreaker, Stats } from "../CircuitBreaker.ts"
+import type * as H from "../Health.ts"
+
+const finiteOrNull = (value: number | undefined): number | null =>
+  value === undefined || !Number.isFinite(value) ? null : value
+
+const criticalTest = (critical: H.ReportOptions["critical"]): ((stats: Stats) => boolean) => {
+  if (critical === undefined) return () => false
+  if (typeof critical === "function") {
+    return (stats) => {
+      try {
+        return critical(stats) === true
+      } catch {
+        return true // a predicate that throws cannot clear a circuit: treat it as critical
+      }
+    }
+  }
+  const ids = new Set(critical)
+  return (stats) => ids.has(stats.id) || ids.has(`${stats.domain}/${stats.id}`)
+}
+
+const circuitReport = (stats: Stats, critical: boolean): H.CircuitReport => ({
+  domain: stats.domain,
+  id: stats.id,
+  state: stats.state,
+  mode: stats.mode,
+  forced: stats.forced,
+  critical,
+  retryAfterMillis: stats.retryAfter === undefined ? null : finiteOrNull(Duration.toMillis(stats.retryAfter)),
+  failureRate: finiteOrNull(stats.failureRate),
+  slowCallRate: finiteOrNull(stats.slowCallRate),
+  successes: stats.successes,
+  failures: stats.failures,
+  rejected: stats.rejected
+})
+
+/** @internal */
+export const report = (
+  breakers: ReadonlyArray<CircuitBreaker>,
+  options: H.ReportOptions = {}
+): Effect.Effect<H.Report> => {
+  const isCritical = criticalTest(options.critical)
+  return Effect.map(
+    Effect.forEach(breakers, (breaker) => breaker.circuits),
+    (domains) => {
+      const circuits = domains.flat().map((stats) => circuitReport(stats, isCritical(stats)))
+      return {
+        status: circuits.every((circuit) => circuit.state === "Closed") ? "ok" : "degraded",
+        ready: !circuits.some((circuit) => circuit.critical && circuit.state === "Open"),
+        circuits
+      }
+    }
+  )
+}
+
+const notReady = (report: H.Report): HttpServerResponse.HttpServerResponse => {
+  const open = report.circuits.filter((circuit) => circuit.critical && circuit.state === "Open")
+  const waits = open.flatMap((circuit) => (circuit.retryAfterMillis === null ? [] : [circuit.retryAfterMillis]))
+  const headers =
+    waits.length === 0
+      ? undefined
+      : { "retry-after": Headers.formatRetryAfter(Headers.retryAfterDuration(Math.min(...waits))) }
+  return HttpServerResponse.jsonUnsafe(
+    { ready: false, open: open.map((circuit) => `${circuit.domain}/${circuit.id}`) },
+    { status: 503, headers }
+  )
+}
+
+/** @internal */
+export const layerHttp = <const Keys extends ReadonlyArray<Context.Key<any, CircuitBreaker>>>(
+  options: H.HttpOptions<Keys>
+): Layer.Layer<never, never, HttpRouter.HttpRouter | H.Identifiers<Keys>> =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const router = yield* HttpRouter.HttpRouter
+      const breakers: Array<CircuitBreaker> = []
+      for (const key of options.breakers) breakers.push(yield* key)
+      const read = report(breakers, options)
+      yield* router.add(
+        "GET",
+        options.path ?? "/health",
+        Effect.map(read, (body) => HttpServerResponse.jsonUnsafe(body))
+      )
+      yield* router.add(
+        "GET",
+        options.readinessPath ?? "/ready",
+        Effect.map(read, (body) => (body.ready ? HttpServerResponse.jsonUnsafe({ ready: true }) : notReady(body)))
+      )
+    })
+  ) as Layer.Layer<never, never, HttpRouter.HttpRouter | H.Identifiers<Keys>>
