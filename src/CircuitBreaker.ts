@@ -408,7 +408,9 @@ export const make: (
  * gauges exist for circuits with a window and read NaN until `minimumCalls` outcomes are in it. `callDuration`
  * (seconds) is recorded for circuits whose policy times calls (`slowCall`, a time window) and for trial calls.
  *
- * Series live in the `Metric.MetricRegistry` current when the breaker was built, and are removed with it.
+ * Series live in the `Metric.MetricRegistry` current when the breaker was built. When the breaker's scope closes they
+ * keep their last values (an exporter's final flush at shutdown still reports them) until a breaker with the same
+ * domain and circuit replaces them.
  *
  * ```ts
  * import { Effect, Metric } from "effect"

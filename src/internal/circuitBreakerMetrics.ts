@@ -4,7 +4,9 @@
  *
  * Counters, the state gauge and the rate gauges are registered once per circuit with hooks that read the circuit's
  * own tallies when metrics are collected, so a call pays nothing for them. They live in the `MetricRegistry` that was
- * current when the breaker was built, and are removed when the breaker's scope closes.
+ * current when the breaker was built. When the breaker's scope closes they are frozen at their last values, not
+ * removed: with the usual layer order (breaker inside, exporter outside) an exporter's final flush at shutdown runs
+ * after that, and must still see them. A breaker built later with the same domain and circuit replaces them.
  */
 import { Clock, Context, Metric } from "effect"
 import type { Outcome, State } from "../CircuitBreaker.ts"
@@ -65,9 +67,11 @@ export class CircuitInstruments {
   private readonly attributes: { readonly domain: string; readonly circuit: string }
   private readonly latency: Metric.Metric<number, unknown>
   private readonly transitions = new Map<string, Metric.Metric<number, unknown>>()
-  private readonly registrations: Array<Metric.Registration> = []
-  /** Series written with `updateUnsafe` (not registered), to remove with the breaker. */
-  private readonly written = new Set<Metric.Metric<number, unknown>>()
+  /** Series backed by hooks that read the circuit, to freeze with the breaker. */
+  private readonly registered: Array<{
+    metric: Metric.Metric<number, any>
+    get: (collector: Context.Context<never>) => any
+  }> = []
 
   constructor(domain: string, circuit: Circuit, context: Context.Context<never>) {
     this.context = context
@@ -112,7 +116,6 @@ export class CircuitInstruments {
 
   duration(millis: number): void {
     this.latency.updateUnsafe(millis / 1000, this.context)
-    this.written.add(this.latency)
   }
 
   transition(from: State, to: State): void {
@@ -125,21 +128,25 @@ export class CircuitInstruments {
         incremental: true
       })
       this.transitions.set(key, counter)
-      this.written.add(counter)
     }
     counter.updateUnsafe(1, this.context)
   }
 
-  /** Removes every series of this circuit from the registry. */
+  /**
+   * Freezes the hook-backed series of this circuit at their last values, so the registry no longer holds the circuit.
+   * Series written with updates (call durations, transitions) keep their values as they are.
+   */
   remove(): void {
-    for (const registration of this.registrations) registration.remove()
-    this.registrations.length = 0
-    for (const metric of this.written) Metric.removeUnsafe(metric, this.context)
-    this.written.clear()
+    for (const { metric, get } of this.registered) {
+      const last = get(this.context)
+      Metric.registerUnsafe(metric, this.context, { get: () => last, update: noop, modify: noop })
+    }
+    this.registered.length = 0
   }
 
   private register<S>(metric: Metric.Metric<number, S>, get: (collector: Context.Context<never>) => S): void {
-    this.registrations.push(Metric.registerUnsafe(metric, this.context, { get, update: noop, modify: noop }))
+    this.registered.push({ metric, get })
+    Metric.registerUnsafe(metric, this.context, { get, update: noop, modify: noop })
   }
 }
 
