@@ -3,18 +3,21 @@
 // `npm run bench` (BENCH_FILTER=http for these rows only), or alone: `node bench/http.ts`.
 import { NodeHttpClient } from "@effect/platform-node"
 import { Effect, Exit, Layer, Scope, Semaphore } from "effect"
-import { HttpClient } from "effect/http"
+import { HttpClient, HttpClientResponse } from "effect/http"
 import { Bulkhead, CircuitBreaker, HttpResilience } from "effect-fallback"
 import { startServer } from "../test/support/httpServer.ts"
 import { effectLoop, effectProgram, type Suite, type Target } from "./harness.ts"
 
 export const HTTP = "HttpResilience, a GET on a keep-alive server on 127.0.0.1"
+export const DECORATOR = "HttpResilience, the decorator alone (an in-memory client)"
 export const BULKHEAD = "Bulkhead, one call through it"
 
 export const names = {
   bare: "bare HttpClient GET + body (baseline)",
   protected: "HttpResilience.protect GET + body",
   layered: "HttpResilience.layer GET + body",
+  memoryBare: "bare in-memory client GET (baseline)",
+  memoryProtected: "HttpResilience.protect, in-memory client GET",
   semaphore: "Semaphore.withPermits(1) (baseline)",
   bulkhead: "bulkhead.protect",
   bulkheadAsync: "bulkhead.protect, a call that yields once",
@@ -69,6 +72,27 @@ const httpSuite = async (): Promise<Suite> => {
   }
 }
 
+/** The decorator's own CPU cost per request: a client that answers a prebuilt response without I/O. */
+const decoratorSuite = async (): Promise<Suite> => {
+  const memory = HttpClient.make((request) =>
+    Effect.succeed(HttpClientResponse.fromWeb(request, new Response(null, { status: 200 })))
+  )
+  const breaker = await Effect.runPromise(
+    CircuitBreaker.make("bench/Memory", HttpResilience.breakerOptions()).pipe(
+      Effect.provideService(Scope.Scope, Effect.runSync(Scope.make()))
+    )
+  )
+  const guarded = memory.pipe(HttpResilience.protect(breaker))
+  const url = "http://memory.test/stock/42"
+  return {
+    name: DECORATOR,
+    description: "A client that answers a prebuilt 200 without I/O; the circuit is Closed.",
+    unit: "call",
+    baseline: names.memoryBare,
+    cases: [effectLoop(names.memoryBare, memory.get(url)), effectLoop(names.memoryProtected, guarded.get(url))]
+  }
+}
+
 const bulkheadSuite = async (): Promise<Suite> => {
   const semaphore = Semaphore.makeUnsafe(16)
   const bulkhead = await Effect.runPromise(Bulkhead.make({ name: "bench", maxConcurrent: 16, maxQueue: 16 }))
@@ -97,7 +121,7 @@ const httpTargets: ReadonlyArray<Target> = [
   }
 ]
 
-export const suites = [httpSuite, bulkheadSuite]
+export const suites = [httpSuite, decoratorSuite, bulkheadSuite]
 
 // Standalone: `node bench/http.ts` measures these suites alone, with the shared harness.
 if (import.meta.main) {

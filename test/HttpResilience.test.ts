@@ -1,7 +1,7 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Layer, References, Stream } from "effect"
-import { HttpClient, HttpClientError } from "effect/http"
+import { HttpClient, HttpClientError, HttpClientResponse } from "effect/http"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker, HttpResilience } from "effect-fallback"
 import { captureLogs } from "./support/capture.ts"
@@ -263,6 +263,32 @@ describe("HttpResilience", () => {
           ])
         })
       )
+    )
+
+    it.effect("the host circuit spells out the scheme's default port and ignores user info, path and query", () =>
+      Effect.gen(function* () {
+        const cb = yield* breaker()
+        const memory = HttpClient.make((request) =>
+          Effect.succeed(HttpClientResponse.fromWeb(request, new Response(null, { status: 200 })))
+        )
+        const client = memory.pipe(HttpResilience.protect(cb))
+        for (const url of [
+          "https://api.example.com/a?b=1",
+          "https://user:secret@api.example.com/c",
+          "https://api.example.com",
+          "http://api.example.com#top",
+          "http://[::1]:8080/x",
+          "HTTP://API.example.com:80/y"
+        ]) {
+          yield* client.get(url)
+        }
+        const ids = (yield* cb.circuits).map((stats) => [stats.id, stats.successes])
+        assert.sameDeepMembers(ids, [
+          ["api.example.com:443", 3],
+          ["api.example.com:80", 2],
+          ["[::1]:8080", 1]
+        ])
+      })
     )
 
     it.effect("circuit may be a function of the request, e.g. a path prefix", () =>

@@ -10,11 +10,31 @@ import { FailedResponse, isFailedResponse } from "./httpResilienceErrors.ts"
 
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { "http:": "80", "https:": "443", "ws:": "80", "wss:": "443" }
 
+const parseHost = (url: string): string | undefined => {
+  if (!URL.canParse(url)) return undefined
+  const parsed = new URL(url)
+  return `${parsed.hostname}:${parsed.port === "" ? (DEFAULT_PORTS[parsed.protocol] ?? "") : parsed.port}`
+}
+
+/** Circuit ids by the url's text up to its path: most requests go to a few origins, parsed once each. */
+const hosts = new Map<string, string>()
+const HOSTS_CAPACITY = 1024
+
 /** `hostname:port`, the port spelled out even when it is the scheme's default; `undefined` for an unparsable url. */
 export const hostOf = (request: HttpClientRequest.HttpClientRequest): string | undefined => {
-  if (!URL.canParse(request.url)) return undefined
-  const url = new URL(request.url)
-  return `${url.hostname}:${url.port === "" ? (DEFAULT_PORTS[url.protocol] ?? "") : url.port}`
+  const url = request.url
+  const authority = url.indexOf("://")
+  if (authority === -1) return parseHost(url)
+  const end = url.slice(authority + 3).search(/[/?#\\]/)
+  const origin = end === -1 ? url : url.slice(0, authority + 3 + end)
+  const cached = hosts.get(origin)
+  if (cached !== undefined) return cached
+  const host = parseHost(origin)
+  if (host !== undefined) {
+    if (hosts.size >= HOSTS_CAPACITY) hosts.clear()
+    hosts.set(origin, host)
+  }
+  return host
 }
 
 /** Transport errors, 5xx, 408 and 429. @internal */
