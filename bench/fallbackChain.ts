@@ -6,7 +6,7 @@ import { Context, Data, Effect, ExecutionPlan, Layer, Logger, References } from 
 import { FallbackChain } from "effect-fallback"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { effectProgram, type Suite, type Target } from "./harness.ts"
+import { effectProgram, runStandalone, type Suite, type Target } from "./harness.ts"
 
 export const SYNC = "FallbackChain, the primary answers (a synchronous primary)"
 export const ASYNC = "FallbackChain, the primary answers (an asynchronous primary)"
@@ -229,11 +229,6 @@ export const suites = [
 
 // Standalone: `node bench/fallbackChain.ts` measures these suites alone, with the shared harness.
 if (import.meta.main) {
-  const harness = await import("./harness.ts")
-  const config = harness.settings(process.env)
-  const built = await Promise.all(suites.map((suite) => suite()))
-  const report = await harness.measure(built, config, (line) => console.error(`[bench] ${line}`))
-  for (const suite of built) console.log(`${harness.printSuite(suite, report)}\n`)
-  for (const suite of built) await suite.close?.()
-  console.log(harness.printTargets(harness.evaluate(targets, report.results)))
+  await runStandalone(suites, targets)
+  process.exit(0)
 }

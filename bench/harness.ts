@@ -407,3 +407,16 @@ export const printMemory = (outcomes: ReadonlyArray<MemoryOutcome>): string => {
   ])
   return `## Memory (heap retained, median of 3)\n\n${table(["what", "count", "per thing", "total"], body)}`
 }
+
+/** Measures `suites` alone with the shared harness and prints their tables and `targets`: a suite file run directly. */
+export const runStandalone = async (
+  suites: ReadonlyArray<() => Suite | Promise<Suite>>,
+  targets: ReadonlyArray<Target>
+): Promise<void> => {
+  const config = settings(process.env)
+  const built = await Promise.all(suites.map((suite) => suite()))
+  const report = await measure(built, config, (line) => console.error(`[bench] ${line}`))
+  for (const suite of built) console.log(`${printSuite(suite, report)}\n`)
+  for (const suite of built) await suite.close?.()
+  console.log(printTargets(evaluate(targets, report.results)))
+}

@@ -6,7 +6,7 @@ import { Effect, Exit, Layer, Scope, Semaphore } from "effect"
 import { HttpClient, HttpClientResponse } from "effect/http"
 import { Bulkhead, CircuitBreaker, HttpResilience } from "effect-fallback"
 import { startServer } from "../test/support/httpServer.ts"
-import { effectLoop, effectProgram, type Suite, type Target } from "./harness.ts"
+import { effectLoop, effectProgram, runStandalone, type Suite, type Target } from "./harness.ts"
 
 export const HTTP = "HttpResilience, a GET on a keep-alive server on 127.0.0.1"
 export const DECORATOR = "HttpResilience, the decorator alone (an in-memory client)"
@@ -125,12 +125,6 @@ export const suites = [httpSuite, decoratorSuite, bulkheadSuite]
 
 // Standalone: `node bench/http.ts` measures these suites alone, with the shared harness.
 if (import.meta.main) {
-  const harness = await import("./harness.ts")
-  const config = harness.settings(process.env)
-  const built = await Promise.all(suites.map((suite) => suite()))
-  const report = await harness.measure(built, config, (line) => console.error(`[bench] ${line}`))
-  for (const suite of built) console.log(`${harness.printSuite(suite, report)}\n`)
-  for (const suite of built) await suite.close?.()
-  console.log(harness.printTargets(harness.evaluate(httpTargets, report.results)))
+  await runStandalone(suites, httpTargets)
   process.exit(0)
 }

@@ -27,3 +27,14 @@ export const makeChecker = (): Checker => {
     }
   }
 }
+
+/** Runs an example's program when the file is run directly: exit 0 when it succeeds, 1 (with the error) otherwise. */
+export const runExample = (program: Effect.Effect<unknown, unknown>): void => {
+  Effect.runPromise(program).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error)
+      process.exit(1)
+    }
+  )
+}

@@ -8,6 +8,7 @@ import { Data, Effect, Layer } from "effect"
 import { Otlp } from "effect/observability"
 import { CircuitBreaker, Fallback } from "effect-fallback"
 import { startReceiver } from "../test/support/otlpReceiver.ts"
+import { runExample } from "./_check.ts"
 
 class WarehouseDown extends Data.TaggedError("WarehouseDown")<{}> {}
 
@@ -45,13 +46,7 @@ export const main = (baseUrl: string) =>
 if (import.meta.main) {
   const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
   if (endpoint !== undefined) {
-    Effect.runPromise(main(endpoint)).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(error)
-        process.exit(1)
-      }
-    )
+    runExample(main(endpoint))
   } else {
     const receiver = await startReceiver()
     await Effect.runPromise(main(receiver.url))

@@ -11,7 +11,7 @@ import { Effect, Schema } from "effect"
 import { HttpClient, HttpClientResponse } from "effect/http"
 import { Bulkhead, CircuitBreaker, Fallback, HttpResilience } from "effect-fallback"
 import { testServer } from "../test/support/httpServer.ts"
-import { makeChecker } from "./_check.ts"
+import { makeChecker, runExample } from "./_check.ts"
 
 const Price = Schema.Struct({ sku: Schema.String, cents: Schema.Number })
 
@@ -85,12 +85,4 @@ const program = Effect.gen(function* () {
   finish("resilience-stack example")
 }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 
-if (import.meta.main) {
-  Effect.runPromise(program).then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error)
-      process.exit(1)
-    }
-  )
-}
+if (import.meta.main) runExample(program)

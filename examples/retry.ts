@@ -8,7 +8,7 @@ import { Duration, Effect, Schedule } from "effect"
 import { HttpClient } from "effect/http"
 import { CircuitBreaker, HttpResilience } from "effect-fallback"
 import { reply, testServer } from "../test/support/httpServer.ts"
-import { makeChecker } from "./_check.ts"
+import { makeChecker, runExample } from "./_check.ts"
 
 /**
  * A retry schedule that never runs into an open circuit: after a `CircuitOpenError` the next attempt waits at least
@@ -67,12 +67,4 @@ const program = Effect.gen(function* () {
   finish("retry example")
 }).pipe(Effect.scoped, Effect.provide(NodeHttpClient.layerUndici))
 
-if (import.meta.main) {
-  Effect.runPromise(program).then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error)
-      process.exit(1)
-    }
-  )
-}
+if (import.meta.main) runExample(program)
