@@ -28,6 +28,7 @@ import type { Context, Duration, Layer } from "effect"
 import type { HttpClient, HttpClientRequest, HttpClientResponse } from "effect/http"
 import type { CircuitBreaker, CircuitOpenError, Options as BreakerOptions } from "./CircuitBreaker.ts"
 import * as internal from "./internal/httpResilience.ts"
+import * as errors from "./internal/httpResilienceErrors.ts"
 
 /**
  * How requests are mapped to circuits and which responses count as failures.
@@ -53,7 +54,7 @@ export interface Options {
  * `CircuitOpenError` and is not sent. A response that counts as a failure is still returned to the caller (use
  * `HttpClient.filterStatusOk` to fail on it); a client error carrying a response (`StatusCodeError`, from a
  * `filterStatusOk` applied before this) is classified by its response. A callback that throws fails the request
- * with a defect.
+ * with a defect. An option of the wrong type (from untyped code) throws `HttpResilienceConfigError` at once.
  *
  * ```ts
  * import { Effect } from "effect"
@@ -89,7 +90,8 @@ export const protect: {
  * Decorates the `HttpClient` service itself, so every user of `HttpClient` in a program goes through the circuits of
  * the breaker behind `key`, with no code change. The service keeps `HttpClient`'s type, so a rejected request fails
  * with an `HttpClientError` whose reason is a `TransportError` caused by the `CircuitOpenError` (read it back with
- * `HttpResilience.circuitOpenError`). Nothing is sent.
+ * `HttpResilience.circuitOpenError`). Nothing is sent. An option of the wrong type makes the layer die with
+ * `HttpResilienceConfigError`.
  *
  * ```ts
  * import { NodeHttpClient } from "@effect/platform-node"
@@ -193,3 +195,31 @@ export const circuitOpenError: (error: unknown) => CircuitOpenError | undefined 
  * @category utils
  */
 export const isFailureStatus: (response: HttpClientResponse.HttpClientResponse) => boolean = internal.isFailureStatus
+
+/**
+ * An option of the wrong type given to `protect` or `layer` by untyped code, naming the field and what it must be.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { HttpClient } from "effect/http"
+ * import { CircuitBreaker, HttpResilience } from "effect-fallback"
+ *
+ * const program = Effect.gen(function* () {
+ *   const breaker = yield* CircuitBreaker.make("api")
+ *   const options = JSON.parse('{"circuit":"origin"}') as HttpResilience.Options
+ *   return yield* Effect.try(() => (HttpClient.make(() => Effect.never)).pipe(HttpResilience.protect(breaker, options)))
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const HttpResilienceConfigError: typeof errors.HttpResilienceConfigError = errors.HttpResilienceConfigError
+
+/**
+ * The instance type of `HttpResilienceConfigError`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type HttpResilienceConfigError = errors.HttpResilienceConfigError

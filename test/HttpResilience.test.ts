@@ -332,6 +332,37 @@ describe("HttpResilience", () => {
     )
   )
 
+  describe("options from untyped code", () => {
+    const memory = HttpClient.make(() => Effect.never)
+    for (const [field, options, message] of [
+      ["circuit", { circuit: "origin" }, `circuit must be "host" or a function of the request, got "origin"`],
+      ["isFailure", { isFailure: 500 }, "isFailure must be a function of the response, got 500"]
+    ] as const) {
+      it.effect(`a wrong ${field} throws HttpResilienceConfigError from protect and kills the layer`, () =>
+        Effect.gen(function* () {
+          const cb = yield* breaker()
+          const bad = options as unknown as HttpResilience.Options
+          const thrown = yield* Effect.flip(Effect.try(() => memory.pipe(HttpResilience.protect(cb, bad))))
+          assert.strictEqual(
+            (thrown.cause as HttpResilience.HttpResilienceConfigError)._tag,
+            "HttpResilienceConfigError"
+          )
+          assert.include((thrown.cause as Error).message, message)
+          const exit = yield* Effect.exit(
+            Effect.provide(
+              HttpClient.HttpClient.use(Effect.succeed),
+              HttpResilience.layer(Api, bad).pipe(
+                Layer.provide(CircuitBreaker.layer(Api)),
+                Layer.provide(Layer.succeed(HttpClient.HttpClient, memory))
+              )
+            )
+          )
+          assert.isTrue(Exit.hasDies(exit))
+        })
+      )
+    }
+  })
+
   it.effect("protect is data-first too", () =>
     run(
       Effect.gen(function* () {

@@ -6,7 +6,7 @@ import type { HttpClientRequest, HttpClientResponse } from "effect/http"
 import type * as CB from "../CircuitBreaker.ts"
 import type * as H from "../HttpResilience.ts"
 import { isCircuitOpenError } from "./circuitBreakerErrors.ts"
-import { FailedResponse, isFailedResponse } from "./httpResilienceErrors.ts"
+import { FailedResponse, HttpResilienceConfigError, isFailedResponse } from "./httpResilienceErrors.ts"
 
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { "http:": "80", "https:": "443", "ws:": "80", "wss:": "443" }
 
@@ -112,7 +112,28 @@ const classify = <E, R>(
 
 const circuitOf = (options: H.Options): ((request: HttpClientRequest.HttpClientRequest) => string | undefined) => {
   const circuit = options.circuit
-  return circuit === undefined || circuit === "host" ? hostOf : circuit
+  if (circuit === undefined || circuit === "host") return hostOf
+  if (typeof circuit !== "function") {
+    throw new HttpResilienceConfigError({
+      field: "circuit",
+      value: circuit,
+      expected: `"host" or a function of the request`
+    })
+  }
+  return circuit
+}
+
+const isFailureOf = (options: H.Options): ((response: HttpClientResponse.HttpClientResponse) => boolean) => {
+  const isFailure = options.isFailure
+  if (isFailure === undefined) return isFailureStatus
+  if (typeof isFailure !== "function") {
+    throw new HttpResilienceConfigError({
+      field: "isFailure",
+      value: isFailure,
+      expected: "a function of the response"
+    })
+  }
+  return isFailure
 }
 
 const decorate = <E, R, E2>(
@@ -122,7 +143,7 @@ const decorate = <E, R, E2>(
   rejected: (rejection: CB.CircuitOpenError, request: HttpClientRequest.HttpClientRequest) => E2
 ): HttpClient.HttpClient.With<E | E2, R> => {
   const circuitFor = circuitOf(options)
-  const isFailure = options.isFailure ?? isFailureStatus
+  const isFailure = isFailureOf(options)
   return HttpClient.transform(self, (effect, request) => {
     const id = circuitFor(request)
     if (id === undefined) return effect
@@ -165,8 +186,8 @@ export const protect: {
   ): HttpClient.HttpClient.With<E | CB.CircuitOpenError, R>
 } = dual(
   (args) => HttpClient.isHttpClient(args[0]),
-  <E, R>(self: HttpClient.HttpClient.With<E, R>, breaker: CB.CircuitBreaker, options: H.Options = {}) =>
-    decorate(self, breaker, options, asIs)
+  <E, R>(self: HttpClient.HttpClient.With<E, R>, breaker: CB.CircuitBreaker, options: H.Options | undefined) =>
+    decorate(self, breaker, typeof options === "object" && options !== null ? options : {}, asIs)
 )
 
 /** @internal */
@@ -189,6 +210,9 @@ export const layer = <Self>(
     Effect.gen(function* () {
       const client = yield* HttpClient.HttpClient
       const breaker = yield* key
-      return decorate(client, breaker, options, asTransportError)
+      return yield* Effect.try({
+        try: () => decorate(client, breaker, options, asTransportError),
+        catch: (error) => error
+      }).pipe(Effect.orDie)
     })
   )

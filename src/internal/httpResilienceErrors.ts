@@ -1,3 +1,4 @@
+import { Data, Formatter } from "effect"
 import type { Duration } from "effect"
 import type { HttpClientResponse } from "effect/http"
 import { StacklessTaggedError } from "./stacklessError.ts"
@@ -22,3 +23,14 @@ export class FailedResponse extends StacklessTaggedError("HttpResilience/FailedR
 
 /** @internal */
 export const isFailedResponse = (u: unknown): u is FailedResponse => u instanceof FailedResponse
+
+/** @internal */
+export class HttpResilienceConfigError extends Data.TaggedError("HttpResilienceConfigError")<{
+  readonly field: string
+  readonly value: unknown
+  readonly expected: string
+}> {
+  override get message(): string {
+    return `invalid HttpResilience option: ${this.field} must be ${this.expected}, got ${Formatter.format(this.value)}`
+  }
+}
