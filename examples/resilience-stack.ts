@@ -7,7 +7,7 @@
 //   - the fallback answers with the last known price when anything above gives up.
 // Run with `node examples/resilience-stack.ts`; exits 1 when an outcome differs from the expected.
 import { NodeHttpClient } from "@effect/platform-node"
-import { Effect, Schema } from "effect"
+import { Effect, Fiber, Schema } from "effect"
 import { HttpClient, HttpClientResponse } from "effect/http"
 import { Bulkhead, CircuitBreaker, Fallback, HttpResilience } from "effect-fallback"
 import { testServer } from "../test/support/httpServer.ts"
@@ -25,7 +25,7 @@ export const pricesClient = (
   breaker: CircuitBreaker.CircuitBreaker
 ) =>
   client.pipe(
-    HttpClient.transformResponse((response) => response.pipe(bulkhead.protect, Effect.timeout("200 millis"))),
+    HttpClient.transformResponse((response) => response.pipe(bulkhead.protect, Effect.timeout("1 second"))),
     HttpResilience.protect(breaker),
     HttpClient.filterStatusOk,
     HttpClient.retry({ times: 1, while: worthRetrying })
@@ -59,16 +59,22 @@ const program = Effect.gen(function* () {
 
   yield* check("healthy", yield* getPrice(client, prices.url, "A1"), { cents: 1250, source: "live" })
 
-  // Slow but alive: two calls take both slots, a third one finds the bulkhead full and falls back at once; the
-  // circuit does not count it.
-  prices.handle = (request, response) => setTimeout(() => answer(request, response), 50)
-  const three = yield* Effect.all(
-    [1, 2, 3].map((n) => getPrice(client, prices.url, `B${n}`)),
-    { concurrency: 3 }
+  // Busy: two calls take both slots (the service holds their answers), a third one finds the bulkhead full and falls
+  // back at once; the circuit does not count it. Then the service answers the two.
+  const held: Array<() => void> = []
+  prices.handle = (request, response) => held.push(() => answer(request, response))
+  const two = yield* Effect.forkChild(
+    Effect.all(
+      [1, 2].map((n) => getPrice(client, prices.url, `B${n}`)),
+      { concurrency: 2 }
+    )
   )
+  while (held.length < 2) yield* Effect.sleep("5 millis")
+  const third = yield* getPrice(client, prices.url, "B3")
+  for (const release of held) release()
   yield* check(
     "bulkhead: sources",
-    three.map((price) => price.source),
+    [...(yield* Fiber.join(two)), third].map((price) => price.source),
     ["live", "live", "last known (BulkheadFull)"]
   )
   yield* check("bulkhead: circuit failures", (yield* breaker.stats(circuit)).failures, 0)
