@@ -137,8 +137,8 @@ describe("Bulkhead", () => {
       Effect.gen(function* () {
         const bulkhead = yield* Bulkhead.make({ name: "metered", maxConcurrent: 1, maxQueue: 1 })
         const gate = yield* Deferred.make<void>()
-        yield* start(bulkhead, Deferred.await(gate))
-        yield* start(bulkhead, Deferred.await(gate))
+        const running = yield* start(bulkhead, Deferred.await(gate))
+        const waiting = yield* start(bulkhead, Deferred.await(gate))
         yield* Effect.exit(bulkhead.protect(Effect.void))
         const read = Effect.all({
           inFlight: Metric.value(Metric.withAttributes(Bulkhead.metrics.inFlight, { bulkhead: "metered" })),
@@ -151,8 +151,8 @@ describe("Bulkhead", () => {
           { inFlight: 1, queued: 1, rejected: 1 }
         )
         yield* Deferred.succeed(gate, undefined)
-        yield* Effect.yieldNow
-        yield* Effect.yieldNow
+        yield* Fiber.join(running)
+        yield* Fiber.join(waiting)
         const after = yield* read
         assert.deepStrictEqual([after.inFlight.value, after.queued.value], [0, 0])
       }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
