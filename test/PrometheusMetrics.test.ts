@@ -1,6 +1,20 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Data, Deferred, Duration, Effect, Fiber, Layer, Logger, Metric, References, Stream, Tracer } from "effect"
+import {
+  Data,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  Metric,
+  References,
+  Scope,
+  Stream,
+  Tracer
+} from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
@@ -181,6 +195,20 @@ describe("PrometheusMetrics", () => {
         assert.isAbove(breakerSeries(during).length, 0)
         assert.deepStrictEqual(breakerSeries(yield* PrometheusMetrics.format()), breakerSeries(during))
       }).pipe(Effect.provide(silent), Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
+    it.effect("closing an older breaker leaves the series of a newer one with the same domain and circuit live", () =>
+      Effect.gen(function* () {
+        const successes = `circuit_breaker_calls_total{domain="test/Twins",circuit="Charge",outcome="success"}`
+        const older = yield* Scope.make()
+        const first = yield* CircuitBreaker.make("test/Twins").pipe(Scope.provide(older))
+        yield* ok.pipe(first.protect("Charge"))
+        const second = yield* CircuitBreaker.make("test/Twins")
+        yield* repeat(2, ok.pipe(second.protect("Charge")))
+        yield* Scope.close(older, Exit.void)
+        yield* ok.pipe(second.protect("Charge"))
+        assert.strictEqual(samplesOf(yield* PrometheusMetrics.format()).get(successes), "3")
+      }).pipe(Effect.scoped, Effect.provide(silent), Effect.provideService(Metric.MetricRegistry, new Map()))
     )
 
     it.effect("a time-window rate gauge forgets outcomes that left the window, as stats does", () =>

@@ -67,11 +67,8 @@ export class CircuitInstruments {
   private readonly attributes: { readonly domain: string; readonly circuit: string }
   private readonly latency: Metric.Metric<number, unknown>
   private readonly transitions = new Map<string, Metric.Metric<number, unknown>>()
-  /** Series backed by hooks that read the circuit, to freeze with the breaker. */
-  private readonly registered: Array<{
-    metric: Metric.Metric<number, any>
-    get: (collector: Context.Context<never>) => any
-  }> = []
+  /** What the hook-backed series read: the circuit while the breaker lives, its last values after. */
+  private readonly sources: Array<{ read: (collector: Context.Context<never>) => unknown }> = []
 
   constructor(domain: string, circuit: Circuit, context: Context.Context<never>) {
     this.context = context
@@ -134,19 +131,25 @@ export class CircuitInstruments {
 
   /**
    * Freezes the hook-backed series of this circuit at their last values, so the registry no longer holds the circuit.
-   * Series written with updates (call durations, transitions) keep their values as they are.
+   * A series a newer breaker registered under the same name keeps reading that breaker. Series written with updates
+   * (call durations, transitions) keep their values as they are.
    */
   remove(): void {
-    for (const { metric, get } of this.registered) {
-      const last = get(this.context)
-      Metric.registerUnsafe(metric, this.context, { get: () => last, update: noop, modify: noop })
+    for (const source of this.sources) {
+      const last = source.read(this.context)
+      source.read = () => last
     }
-    this.registered.length = 0
+    this.sources.length = 0
   }
 
   private register<S>(metric: Metric.Metric<number, S>, get: (collector: Context.Context<never>) => S): void {
-    this.registered.push({ metric, get })
-    Metric.registerUnsafe(metric, this.context, { get, update: noop, modify: noop })
+    const source = { read: get as (collector: Context.Context<never>) => unknown }
+    this.sources.push(source)
+    Metric.registerUnsafe(metric, this.context, {
+      get: (collector) => source.read(collector) as S,
+      update: noop,
+      modify: noop
+    })
   }
 }
 
