@@ -603,14 +603,17 @@ export type Passed<E, K> = [K] extends [never]
  * @since 0.1.0
  * @category type-level
  */
-export type CheckDeclared<Passed, Declared, T> = [Passed] extends [Declared]
-  ? T
-  : {
-      readonly "failures that do not fall back must be declared in the request's error schema": Exclude<
-        Passed,
-        Declared
-      >
-    }
+export type CheckDeclared<Passed, Declared, T> =
+  true extends IsUninferred<Passed>
+    ? T
+    : [Passed] extends [Declared]
+      ? T
+      : {
+          readonly "failures that do not fall back must be declared in the request's error schema": Exclude<
+            Passed,
+            Declared
+          >
+        }
 
 /**
  * `T` when every tag of `on` (`K`) is a tag of the primary's failures `E`; otherwise a type naming the strays.
@@ -618,11 +621,34 @@ export type CheckDeclared<Passed, Declared, T> = [Passed] extends [Declared]
  * @since 0.1.0
  * @category type-level
  */
-export type CheckTags<E, K, T> = [Exclude<K, Tags<E>>] extends [never]
-  ? T
-  : {
-      readonly "on names failures the primary never fails with": Exclude<K, Tags<E>>
-    }
+export type CheckTags<E, K, T> =
+  true extends IsUninferred<E>
+    ? T
+    : [Exclude<K, Tags<E>>] extends [never]
+      ? T
+      : {
+          readonly "on names failures the primary never fails with": Exclude<K, Tags<E>>
+        }
+
+/**
+ * The default of a binding's failure type parameter, standing for "not inferred yet". TypeScript checks the arguments
+ * that need no inference (a fallback written `() => ...`) before it infers the failures of a primary whose parameter
+ * is not annotated; the checks let such a first pass through, and hold the binding to them once the primary's
+ * failures are known.
+ *
+ * @since 0.2.0
+ */
+export interface Uninferred {
+  readonly [UninferredId]: typeof UninferredId
+}
+declare const UninferredId: unique symbol
+
+/**
+ * `true` when `E` is the `Uninferred` placeholder (and not `never`, the failures of a primary that cannot fail).
+ *
+ * @since 0.2.0
+ */
+export type IsUninferred<E> = [E] extends [never] ? false : [E] extends [Uninferred] ? true : false
 
 /**
  * The circuit a binding's primary runs through: a domain breaker's service key and, optionally, the circuit id
@@ -814,7 +840,7 @@ export const bind: {
     request: C,
     handler: HandlerFor<C, Err<C>, R>
   ): RequestBinding<NoInfer<R>>
-  <C extends AnyRequestClass | AnyStreamRequestClass, E = never, R = never, R2 = never, Self = never>(
+  <C extends AnyRequestClass | AnyStreamRequestClass, E = Uninferred, R = never, R2 = never, Self = never>(
     request: C,
     binding: PredicateFallbackBinding<
       HandlerFor<C, E, R>,
@@ -825,7 +851,7 @@ export const bind: {
   ): RequestBinding<NoInfer<R | R2 | Self>>
   <
     C extends AnyRequestClass | AnyStreamRequestClass,
-    E = never,
+    E = Uninferred,
     R = never,
     const K extends NonEmptyReadonlyArray<string> = never,
     R2 = never,
@@ -862,7 +888,7 @@ export const bind: {
 export const subscribe: {
   <
     C extends AnyEventClass,
-    E = never,
+    E = Uninferred,
     R = never,
     const K extends NonEmptyReadonlyArray<string> = never,
     E2 = never,
@@ -880,7 +906,7 @@ export const subscribe: {
       Self
     >
   ): EventBinding<NoInfer<R | R2 | Self>>
-  <C extends AnyEventClass, E = never, R = never, E2 = never, R2 = never, Self = never>(
+  <C extends AnyEventClass, E = Uninferred, R = never, E2 = never, R2 = never, Self = never>(
     event: C,
     binding: PredicateFallbackBinding<
       (event: Req<C>) => Effect.Effect<unknown, E, R>,

@@ -130,6 +130,67 @@ describe("Mediator types", () => {
     })
   })
 
+  it("a fallback that takes no parameters compiles beside a primary whose parameter is not annotated", () => {
+    class Boom extends Data.TaggedError("Boom")<{}> {}
+    class Get extends Mediator.Request<Get>()("Get", { id: Schema.String }, { response: Schema.String }) {}
+    class Items extends Mediator.StreamRequest<Items>()("Items", { id: Schema.String }, { response: Schema.String }) {}
+    class Seen extends Mediator.Event<Seen>()("Seen", { id: Schema.String }) {}
+    const request = Mediator.bind(Get, {
+      primary: (r) => (r.id === "" ? Effect.fail(new Boom()) : Effect.succeed(r.id)),
+      fallback: () => Effect.succeed("default"),
+      on: ["Boom"]
+    })
+    expectTypeOf(request).toEqualTypeOf<Mediator.RequestBinding<never>>()
+    Mediator.bind(Get, {
+      primary: (r) => (r.id === "" ? Effect.fail(new Boom()) : Effect.succeed(r.id)),
+      fallback: () => Effect.succeed("default")
+    })
+    const streaming = Mediator.bind(Items, {
+      primary: (r) => (r.id === "" ? Stream.fail(new Boom()) : Stream.make(r.id)),
+      fallback: () => Stream.make("default"),
+      on: ["Boom"]
+    })
+    expectTypeOf(streaming).toEqualTypeOf<Mediator.RequestBinding<never>>()
+    const event = Mediator.subscribe(Seen, {
+      primary: (e) => (e.id === "" ? Effect.fail(new Boom()) : Effect.log(e.id)),
+      fallback: () => Effect.void,
+      on: ["Boom"]
+    })
+    expectTypeOf(event).toEqualTypeOf<Mediator.EventBinding<never>>()
+    // the checks still hold once the primary's failures are inferred
+    Mediator.bind(Get, {
+      primary: (r) => (r.id === "" ? Effect.fail(new Boom()) : Effect.succeed(r.id)),
+      // @ts-expect-error "Bom" is not a failure of the primary
+      fallback: () => Effect.succeed("default"),
+      on: ["Bom"]
+    })
+    Mediator.subscribe(Seen, {
+      // @ts-expect-error "Bom" is not a failure of the primary
+      primary: (e) => (e.id === "" ? Effect.fail(new Boom()) : Effect.log(e.id)),
+      fallback: () => Effect.void,
+      on: ["Bom"]
+    })
+    Mediator.bind(Items, {
+      primary: (r) => (r.id === "" ? Stream.fail(new Boom()) : Stream.make(r.id)),
+      // @ts-expect-error "Bom" is not a failure of the primary
+      fallback: () => Stream.make("default"),
+      on: ["Bom"]
+    })
+    Mediator.bind(Get, {
+      primary: (r) => Effect.succeed(r.id),
+      // @ts-expect-error a primary that never fails has no failure named by `on`
+      fallback: () => Effect.succeed("default"),
+      on: ["Boom"]
+    })
+    Mediator.bind(Get, {
+      primary: (r) => (r.id === "" ? Effect.fail(new Boom()) : Effect.succeed(r.id)),
+      // @ts-expect-error Boom passes through a predicate and Get does not declare it
+      fallback: () => Effect.succeed("default"),
+      // @ts-expect-error (also reported at `on`, against the overload that takes tags)
+      on: (error) => error._tag === "Boom"
+    })
+  })
+
   it("failures that do not fall back must be declared by the request", () => {
     Mediator.bind(GetUserProfile, {
       primary: (): Effect.Effect<UserProfile, ConnectionError | UserNotFound> => Effect.fail(new ConnectionError()),
