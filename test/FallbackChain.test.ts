@@ -1,5 +1,5 @@
 import { assert, describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Data, Duration, Effect, Exit, Fiber, Metric, Tracer } from "effect"
+import { Cause, Context, Data, Duration, Effect, Exit, Fiber, Layer, Metric, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker, FallbackChain } from "effect-fallback"
 import { captureLogs, captureSpans } from "./support/capture.ts"
@@ -574,6 +574,35 @@ describe("FallbackChain", () => {
       }).pipe(Effect.provide(CircuitBreaker.layer(CacheBreaker, { failureThreshold: 2 })))
     )
 
+    it.effect("another breaker's CircuitOpenError for the same id, raised inside the provider, reads failed", () => {
+      class SearchBreaker extends CircuitBreaker.Service<SearchBreaker>()("test/SearchBreaker") {}
+      return Effect.gen(function* () {
+        const search = yield* SearchBreaker
+        yield* search.open("redis_cache")
+        const chain = FallbackChain.make<string>("breakers").pipe(
+          FallbackChain.add("cache", () => search.protect("redis_cache")(Effect.succeed("cached")), {
+            breaker: CacheBreaker,
+            id: "redis_cache",
+            on: ["CircuitOpenError"]
+          }),
+          FallbackChain.add("static", () => Effect.succeed("static"))
+        )
+        const result = yield* FallbackChain.execute(chain, "x")
+        assert.strictEqual(result.source, "static")
+        const [failure] = result.failures
+        assert.strictEqual(failure.reason, "failed")
+        assert.strictEqual((failure.error as CircuitBreaker.CircuitOpenError).domain, "test/SearchBreaker")
+        assert.strictEqual(yield* CacheBreaker.use((b) => b.state("redis_cache")), "Closed")
+      }).pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            CircuitBreaker.layer(CacheBreaker, { failureThreshold: 2 }),
+            CircuitBreaker.layer(SearchBreaker, { failureThreshold: 2 })
+          )
+        )
+      )
+    })
+
     it.effect("the provider's failures are recorded on its circuit, and once it opens it is skipped", () =>
       Effect.gen(function* () {
         const cache = probe(Effect.fail(connectionLost))
@@ -807,6 +836,58 @@ describe("FallbackChain", () => {
         )
       )
       expect((breakerWithoutId as FallbackChain.FallbackChainConfigError).field).toBe(`id of "b"`)
+    })
+
+    it("NaN durations, empty duration objects and `on` lists that are not tags are refused, naming the field", () => {
+      const chain = FallbackChain.make<string>("c").pipe(FallbackChain.add("a", () => Effect.succeed(1)))
+      const fieldOf = (build: () => unknown): string | undefined => {
+        try {
+          build()
+        } catch (error) {
+          assert.instanceOf(error, FallbackChain.FallbackChainConfigError)
+          return (error as FallbackChain.FallbackChainConfigError).field
+        }
+        return undefined
+      }
+      assert.strictEqual(
+        fieldOf(() => FallbackChain.make<string>("c", { hedge: NaN })),
+        "hedge"
+      )
+      assert.strictEqual(
+        fieldOf(() => FallbackChain.make<string>("c", { budget: [NaN, 0] })),
+        "budget"
+      )
+      assert.strictEqual(
+        fieldOf(() => FallbackChain.make<string>("c", { budget: {} })),
+        "budget"
+      )
+      assert.strictEqual(
+        fieldOf(() => FallbackChain.make<string>("c", { budget: { seconds: NaN } })),
+        "budget"
+      )
+      assert.strictEqual(
+        fieldOf(() => chain.pipe(FallbackChain.lastKnownGood({ maxStaleness: NaN, capacity: 10 }))),
+        "maxStaleness"
+      )
+      assert.strictEqual(
+        fieldOf(() => chain.pipe(FallbackChain.add("b", () => Effect.succeed(2), { timeout: NaN }))),
+        `timeout of "b"`
+      )
+      assert.strictEqual(
+        fieldOf(() => FallbackChain.add(chain as any, "b", () => Effect.succeed(2), { on: [1, 2] as any })),
+        `on of "b"`
+      )
+    })
+
+    it("a config error repeats at most a bounded part of a huge value", () => {
+      try {
+        FallbackChain.make<string>("c", { budget: "x".repeat(10_000_000) as Duration.Input })
+        assert.fail("the budget was accepted")
+      } catch (error) {
+        const message = (error as Error).message
+        assert.isBelow(message.length, 1_000)
+        expect(message).toMatch(/…/)
+      }
     })
 
     it.effect("bad execute options make the call die with the typed error", () =>

@@ -1,8 +1,10 @@
 import type { Fiber } from "effect"
-import { Cause, Context, Effect, Formatter, LogLevel, Stream } from "effect"
+import { Cause, Context, Effect, LogLevel, Stream } from "effect"
 import { dual } from "effect/Function"
-import type { CircuitBreaker, CircuitOpenError } from "../CircuitBreaker.ts"
+import type { CircuitBreaker } from "../CircuitBreaker.ts"
+import { describeFailure, isTagList, tagMatcher } from "./failure.ts"
 import { InvalidFallbackOptions } from "./fallbackErrors.ts"
+import { isRejectionOf } from "./rejection.ts"
 
 type Combinator = "Fallback.orElse" | "Fallback.stream"
 type AnyEffect = Effect.Effect<unknown, unknown, unknown>
@@ -30,18 +32,6 @@ interface Plan {
 
 const constTrue = (): boolean => true
 
-const hasTag = (error: unknown): error is { readonly _tag: unknown } =>
-  typeof error === "object" && error !== null && "_tag" in error
-
-const tagMatcher = (tags: ReadonlyArray<string>) => {
-  if (tags.length === 1) {
-    const tag = tags[0]
-    return (error: unknown): boolean => hasTag(error) && error._tag === tag
-  }
-  const set = new Set<unknown>(tags)
-  return (error: unknown): boolean => hasTag(error) && set.has(error._tag)
-}
-
 const invalid = (combinator: Combinator, field: string, expected: string, value: unknown): never => {
   throw new InvalidFallbackOptions({ combinator, field, expected, value })
 }
@@ -53,9 +43,7 @@ const makePlan = (combinator: Combinator, options: RawOptions | undefined): Plan
   const on = options?.on
   let matches: (error: unknown) => boolean = constTrue
   if (Array.isArray(on)) {
-    if (on.length === 0 || !on.every((tag) => typeof tag === "string")) {
-      invalid(combinator, "on", "a non-empty array of _tags or a predicate", on)
-    }
+    if (!isTagList(on)) invalid(combinator, "on", "a non-empty array of _tags or a predicate", on)
     matches = tagMatcher(on)
   } else if (typeof on === "function") {
     matches = on
@@ -84,33 +72,12 @@ const makePlan = (combinator: Combinator, options: RawOptions | undefined): Plan
   }
 }
 
-/** A short, never-throwing description of a failure, for logs and span attributes. */
-const describe = (failure: unknown): string => {
-  if (typeof failure === "object" && failure !== null) {
-    const { _tag, message } = failure as { readonly _tag?: unknown; readonly message?: unknown }
-    if (typeof _tag === "string") {
-      return typeof message === "string" && message.length > 0 ? `${_tag}: ${message}` : _tag
-    }
-    if (failure instanceof Error) return `${failure.name}: ${failure.message}`
-  }
-  return Formatter.format(failure)
-}
-
-/** Is this the rejection of the circuit this fallback guards (as opposed to one raised inside the primary)? */
-const rejectionOf =
-  (breaker: CircuitBreaker, id: string) =>
-  (error: unknown): boolean =>
-    hasTag(error) &&
-    error._tag === "CircuitOpenError" &&
-    (error as CircuitOpenError).id === id &&
-    (error as CircuitOpenError).domain === breaker.domain
-
 /** Marks the current span with the activation; a direct attribute write keeps the rejection path cheap. */
 const annotateActivation = (fiber: Fiber.Fiber<unknown, unknown>, plan: Plan, trigger: unknown): void => {
   const span = fiber.cache.span
   if (span === undefined || span._tag !== "Span" || span.status._tag === "Ended") return
   span.attribute("fallback.activated", true)
-  span.attribute("fallback.trigger", describe(trigger))
+  span.attribute("fallback.trigger", describeFailure(trigger))
   if (plan.id !== undefined) span.attribute("fallback.id", plan.id)
 }
 
@@ -122,7 +89,7 @@ const activationLog = (
 ): Effect.Effect<void> | undefined =>
   LogLevel.isGreaterThan(fiber.cache.minimumLogLevel, "Debug")
     ? undefined
-    : Effect.logDebug(plan.activatedMessage, describe(trigger))
+    : Effect.logDebug(plan.activatedMessage, describeFailure(trigger))
 
 const causeOfTrigger = (trigger: unknown, primaryCause: Cause.Cause<unknown> | undefined): Cause.Cause<unknown> =>
   primaryCause ?? Cause.fail(trigger)
@@ -138,16 +105,20 @@ const reportFailedFallback = <E>(
   fallbackCause: Cause.Cause<E>
 ): Effect.Effect<never, E> => {
   if (Cause.hasInterruptsOnly(fallbackCause)) return Effect.failCause(fallbackCause)
-  const primary = describe(trigger)
+  const primary = describeFailure(trigger)
   const failure = Cause.squash(fallbackCause)
   const primaryFailure = causeOfTrigger(trigger, primaryCause)
   return Effect.logWarning("Fallback failed; the primary's failure follows", primaryFailure).pipe(
-    Effect.annotateLogs({ ...plan.labels, "fallback.primary.failure": primary, "fallback.failure": describe(failure) }),
+    Effect.annotateLogs({
+      ...plan.labels,
+      "fallback.primary.failure": primary,
+      "fallback.failure": describeFailure(failure)
+    }),
     Effect.andThen(
       Effect.annotateCurrentSpan({
         "fallback.failed": true,
         "fallback.primary.failure": primary,
-        "fallback.failure": describe(failure)
+        "fallback.failure": describeFailure(failure)
       })
     ),
     Effect.andThen(Effect.failCause(fallbackCause))
@@ -228,7 +199,7 @@ const guardedEffect = (plan: Plan, build: (trigger: unknown) => AnyEffect, prima
   return Effect.withFiber((fiber) => {
     const breaker = Context.getUnsafe(fiber.context as Context.Context<unknown>, key)
     if (breaker !== cachedBreaker) {
-      cached = recoverEffect(plan, build, breaker.protect(id)(primary), rejectionOf(breaker, id))
+      cached = recoverEffect(plan, build, breaker.protect(id)(primary), isRejectionOf(breaker, id))
       cachedBreaker = breaker
     }
     return cached
@@ -316,7 +287,7 @@ const guardedStream = (plan: Plan, fallback: unknown, primary: AnyStream): AnySt
   return Stream.unwrap(
     Effect.map(key, (breaker) => {
       if (breaker !== cachedBreaker) {
-        cached = recover(breaker.protectStream(id)(primary), rejectionOf(breaker, id))
+        cached = recover(breaker.protectStream(id)(primary), isRejectionOf(breaker, id))
         cachedBreaker = breaker
       }
       return cached

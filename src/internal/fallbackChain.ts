@@ -6,6 +6,8 @@ import { NodeInspectSymbol } from "effect/Inspectable"
 import { pipeArguments } from "effect/Pipeable"
 import type * as CircuitBreaker from "../CircuitBreaker.ts"
 import type * as FallbackChain from "../FallbackChain.ts"
+import { decodeDurationInput } from "./durationInput.ts"
+import { isTagList, tagMatcher } from "./failure.ts"
 import { ConcurrencyLimitExceeded, FallbackChainConfigError, ProviderTimeout } from "./fallbackChainErrors.ts"
 import { hedged } from "./fallbackChainHedged.ts"
 import { LastKnownGoodMemory } from "./fallbackChainMemory.ts"
@@ -224,9 +226,8 @@ const invalid = (chain: string, field: string, value: unknown, expected: string)
 }
 
 const decodeDuration = (chain: string, field: string, input: Duration.Input, allowZero: boolean): Duration.Duration => {
-  const decoded = Duration.fromInput(input)
-  if (decoded._tag === "None") return invalid(chain, field, input, 'a duration such as "500 millis" or 500')
-  const duration = decoded.value
+  const duration = decodeDurationInput(input)
+  if (duration === undefined) return invalid(chain, field, input, 'a duration such as "500 millis" or 500')
   if (Duration.isNegative(duration) || (!allowZero && Duration.isZero(duration))) {
     return invalid(chain, field, input, allowZero ? "a duration >= 0" : "a duration > 0")
   }
@@ -270,8 +271,7 @@ export const make = (name: string, options?: FallbackChain.ExecuteOptions): Fall
 const compileOn = (on: unknown): ((error: unknown) => boolean) => {
   if (on === undefined) return () => true
   if (typeof on === "function") return on as (error: unknown) => boolean
-  const tags = new Set<unknown>(on as ReadonlyArray<string>)
-  return (error) => typeof error === "object" && error !== null && tags.has((error as { readonly _tag?: unknown })._tag)
+  return tagMatcher(on as ReadonlyArray<string>)
 }
 
 interface RawProviderOptions {
@@ -292,8 +292,8 @@ const addProvider = (
   checkName(self, name)
   if (typeof run !== "function") invalid(self.name, `the provider of "${name}"`, run, "a function of the input")
   const on = options?.on
-  if (on !== undefined && typeof on !== "function" && !(Array.isArray(on) && on.length > 0)) {
-    invalid(self.name, `on of "${name}"`, on, "a non-empty array of tags or a predicate")
+  if (on !== undefined && typeof on !== "function" && !isTagList(on)) {
+    invalid(self.name, `on of "${name}"`, on, "a non-empty array of _tag strings or a predicate")
   }
   if (options?.breaker !== undefined && (typeof options.id !== "string" || options.id.length === 0)) {
     invalid(self.name, `id of "${name}"`, options.id, "a non-empty circuit id when a breaker is given")

@@ -1,4 +1,5 @@
-import { Data, Duration } from "effect"
+import { Data, Duration, Formatter } from "effect"
+import { describeFailure as describe, truncate } from "./failure.ts"
 import { StacklessTaggedError } from "./stacklessError.ts"
 
 /** @internal */
@@ -16,35 +17,8 @@ export interface ProviderFailure {
 // Errors of the chain are raised on paths that can run thousands of times a second during an outage (a fallback
 // storm); a stack captured inside the engine says nothing useful and costs microseconds, so none is captured.
 
-// A tagged error without a message is described by its fields, so a log line still says what happened.
-const describeFields = (error: object): string => {
-  const fields: Record<string, unknown> = {}
-  let any = false
-  for (const key of Object.keys(error)) {
-    if (key === "_tag") continue
-    fields[key] = (error as Record<string, unknown>)[key]
-    any = true
-  }
-  if (!any) return ""
-  try {
-    const json = JSON.stringify(fields)
-    return json.length > 200 ? ` ${json.slice(0, 197)}...` : ` ${json}`
-  } catch {
-    return ""
-  }
-}
-
 /** @internal */
-export const describeError = (error: unknown): string => {
-  if (error === undefined) return "no error"
-  if (typeof error === "object" && error !== null) {
-    const tag = (error as { readonly _tag?: unknown })._tag
-    const message = (error as { readonly message?: unknown }).message
-    const name = typeof tag === "string" ? tag : error instanceof Error ? error.name : "Error"
-    return typeof message === "string" && message.length > 0 ? `${name}: ${message}` : `${name}${describeFields(error)}`
-  }
-  return String(error)
-}
+export const describeError = (error: unknown): string => describe(error, { fields: true })
 
 /** @internal */
 export const reasonText: Readonly<Record<FailureReason, string>> = {
@@ -144,8 +118,8 @@ export class FallbackChainConfigError extends Data.TaggedError("FallbackChainCon
   readonly expected: string
 }> {
   override get message(): string {
-    return `invalid fallback chain "${this.chain}": ${this.field} must be ${this.expected}, got ${
-      typeof this.value === "string" ? JSON.stringify(this.value) : String(this.value)
-    }`
+    return `invalid fallback chain "${truncate(this.chain)}": ${this.field} must be ${this.expected}, got ${truncate(
+      Formatter.format(this.value)
+    )}`
   }
 }

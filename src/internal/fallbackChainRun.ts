@@ -14,6 +14,7 @@ import {
   ProviderTimeout
 } from "./fallbackChainErrors.ts"
 import type { LastKnownGoodMemory, Remembered } from "./fallbackChainMemory.ts"
+import { isRejectionOf } from "./rejection.ts"
 
 /**
  * The answer of one call. `latency` and `elapsed` are built on first read: a healthy call that nobody times does
@@ -194,10 +195,15 @@ export abstract class Run {
     if (failure instanceof ConcurrencyLimitExceeded && this.isOwn(provider, failure)) {
       return { reason: "rejected", error: failure }
     }
-    if (provider.breaker !== undefined && isCircuitOpen(failure, provider.breaker.circuit)) {
+    if (provider.breaker !== undefined && this.isRejection(provider.breaker, failure)) {
       return { reason: "rejected", error: failure }
     }
     return provider.isTrigger(failure) ? { reason: "failed", error: failure } : undefined
+  }
+
+  /** The provider's own circuit said no (a `CircuitOpenError` of another breaker or circuit is a failure). */
+  isRejection(breaker: NonNullable<ProviderDef["breaker"]>, failure: unknown): boolean {
+    return isRejectionOf(Context.getUnsafe(this.fiber.context, breaker.key), breaker.circuit)(failure)
   }
 
   isOwn(provider: ProviderDef, error: { readonly chain: string; readonly source: string }): boolean {
@@ -340,9 +346,3 @@ export const guarded = (
   }
   return effect
 }
-
-const isCircuitOpen = (error: unknown, circuit: string): boolean =>
-  typeof error === "object" &&
-  error !== null &&
-  (error as { readonly _tag?: unknown })._tag === "CircuitOpenError" &&
-  (error as { readonly id?: unknown }).id === circuit
