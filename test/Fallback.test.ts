@@ -568,7 +568,7 @@ class UserProfileResult extends Data.Class<{
 }> {}
 
 describe("Fallback with a breaker", () => {
-  it.effect("the seed profile example: a primary that fails answers with the fallback's default profile", () =>
+  it.effect("a profile lookup whose primary fails answers with the fallback's default profile", () =>
     Effect.gen(function* () {
       const primary = (_request: GetUserProfile): Effect.Effect<UserProfileResult, ConnectionError | TimeoutError> =>
         Effect.fail(new ConnectionError({ reason: "Database unavailable" }))

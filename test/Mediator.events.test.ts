@@ -64,9 +64,20 @@ describe("Mediator events", () => {
       )
     })
 
-    it.effect("an event nobody subscribed to is a no-op", () =>
-      withMediator({ events: [] }, () => Mediator.publish(new Unwatched()))
-    )
+    it.effect("an event nobody subscribed to is a no-op: no handler runs, nothing is logged or counted", () => {
+      const seen: Array<string> = []
+      return withMediator(
+        { events: [Mediator.subscribe(UserJoined, () => Effect.sync(() => seen.push("joined")))] },
+        (logs) =>
+          Effect.gen(function* () {
+            const exit = yield* Effect.exit(Mediator.publish(new Unwatched()))
+            assert.isTrue(exit._tag === "Success")
+            assert.deepStrictEqual(seen, [])
+            assert.deepStrictEqual(logs, [])
+            assert.strictEqual(yield* failures("Unwatched", "Unwatched#0"), 0)
+          })
+      )
+    })
 
     it.effect("event maps group subscriptions from several modules", () => {
       const seen: Array<string> = []

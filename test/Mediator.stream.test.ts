@@ -64,7 +64,7 @@ const timeline = () => {
   return { entries, events, collect }
 }
 
-const seedFallback = Mediator.bind(StreamItems, {
+const itemsFallback = Mediator.bind(StreamItems, {
   primary: (req) => produceUntil("primary", req.itemIds, 2),
   fallback: (req) => produce("fallback", req.itemIds),
   on: ["ConnectionError"]
@@ -183,33 +183,36 @@ describe("Mediator.stream", () => {
   })
 
   describe("fallback bindings", () => {
-    it.effect("the seed's StreamItems: primary, primary, then the fallback from its start", () => {
-      const { collect, entries, events } = timeline()
-      return Effect.gen(function* () {
-        yield* collect(Mediator.stream(request))
-        assert.deepStrictEqual(
-          entries.filter((e) => e.startsWith("item")),
-          [
+    it.effect(
+      "a streaming fallback binding delivers the primary's items, then the fallback's items from its own start",
+      () => {
+        const { collect, entries, events } = timeline()
+        return Effect.gen(function* () {
+          yield* collect(Mediator.stream(request))
+          assert.deepStrictEqual(
+            entries.filter((e) => e.startsWith("item")),
+            [
+              "item a primary",
+              "item b primary",
+              "item a fallback",
+              "item b fallback",
+              "item c fallback",
+              "item d fallback"
+            ]
+          )
+          // each item's events travelled with it; the primary's failed third item left none
+          assert.deepStrictEqual(entries.slice(0, 6), [
+            "event a primary",
             "item a primary",
+            "event b primary",
             "item b primary",
-            "item a fallback",
-            "item b fallback",
-            "item c fallback",
-            "item d fallback"
-          ]
-        )
-        // each item's events travelled with it; the primary's failed third item left none
-        assert.deepStrictEqual(entries.slice(0, 6), [
-          "event a primary",
-          "item a primary",
-          "event b primary",
-          "item b primary",
-          "event a fallback",
-          "item a fallback"
-        ])
-        assert.notInclude(entries, "event c primary")
-      }).pipe(Effect.provide(Mediator.layer({ requests: [seedFallback], events })))
-    })
+            "event a fallback",
+            "item a fallback"
+          ])
+          assert.notInclude(entries, "event c primary")
+        }).pipe(Effect.provide(Mediator.layer({ requests: [itemsFallback], events })))
+      }
+    )
 
     it.effect("a fallback can resume after the items the primary delivered", () =>
       Effect.gen(function* () {
@@ -275,7 +278,7 @@ describe("Mediator.stream", () => {
       )
     })
 
-    describe("through a circuit breaker (python-cqrs skips it for streams)", () => {
+    describe("through a circuit breaker", () => {
       class StreamsBreaker extends CircuitBreaker.Service<StreamsBreaker>()("test/StreamsBreaker") {}
 
       it.effect("failing streams open the circuit named by the request's tag; then the fallback runs at once", () => {
