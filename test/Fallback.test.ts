@@ -372,7 +372,7 @@ class StreamItemResult extends Data.Class<{
 const primaryItem = (itemId: string) => new StreamItemResult({ itemId, status: "processed", source: "primary" })
 const fallbackItem = (itemId: string) => new StreamItemResult({ itemId, status: "from_fallback", source: "fallback" })
 
-/** The primary of the seed: yields items until index `failAt`, where the connection is lost. */
+/** A primary that yields items until index `failAt`, where the connection is lost. */
 const primaryStream = (itemIds: ReadonlyArray<string>, failAt: number): Stream.Stream<StreamItemResult, Failure> =>
   Stream.fromIterable(itemIds).pipe(
     Stream.take(failAt),
@@ -386,7 +386,7 @@ const ids = ["a", "b", "c", "d"]
 
 describe("Fallback.stream", () => {
   it.effect(
-    "the seed: the primary yields 2 items then loses its connection; the client sees primary x2, fallback x4",
+    "a primary that yields 2 items then loses its connection: the client sees primary x2, then fallback x4",
     () =>
       Effect.gen(function* () {
         const items = yield* primaryStream(ids, 2).pipe(

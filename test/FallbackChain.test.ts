@@ -54,7 +54,7 @@ const millis = (duration: Duration.Duration) => Duration.toMillis(duration)
 const withFreshMetrics = Effect.provideService(Metric.MetricRegistry, new Map())
 
 describe("FallbackChain", () => {
-  describe("the seed's chain tests", () => {
+  describe("providers in order: the first success answers, handled failures move on", () => {
     it.effect("a succeeding primary answers, and it is not a fallback", () =>
       Effect.gen(function* () {
         const chain = FallbackChain.make<string>("test").pipe(

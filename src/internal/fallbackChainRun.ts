@@ -132,7 +132,7 @@ export abstract class Run {
     return !LogLevel.isGreaterThan(this.fiber.cache.minimumLogLevel, level)
   }
 
-  /** The seed's split: provider `i` of `n` gets `min(remaining, remaining / (n - i))`; `<= 0` when the budget is gone. */
+  /** The budget split: provider `i` of `n` gets `min(remaining, remaining / (n - i))`; `<= 0` when the budget is gone. */
   share(index: number, now: number): number {
     if (this.settings.budget === undefined) return Infinity
     const remaining = this.deadline - now
