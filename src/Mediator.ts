@@ -29,7 +29,7 @@
  *
  * @since 0.1.0
  */
-import type { Layer, Stream } from "effect"
+import type { Duration, Layer, Stream } from "effect"
 import { Context, Effect, Metric, Schema } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
 import type { Covariant, ExcludeTag, ExtractTag, Tags } from "effect/Types"
@@ -507,6 +507,49 @@ export type ChainExhausted = errors.ChainExhausted
 export const ChainExhaustedSchema: typeof errors.ChainExhaustedSchema = errors.ChainExhaustedSchema
 
 /**
+ * A dispatch nested deeper than the mediator's `maxDepth`: a handler sent, streamed, published or emitted while
+ * `maxDepth` handler runs were already nested. The request or stream dies with it (a defect: the handlers recurse);
+ * an event handler's run is logged and counted. `chain` lists the tags of the nested messages, the outermost first.
+ *
+ * ```ts
+ * import { Mediator } from "effect-fallback"
+ *
+ * const explain = (e: Mediator.DispatchDepthExceeded) => `${e.chain.length} levels: ${e.message}`
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const DispatchDepthExceeded: typeof errors.DispatchDepthExceeded = errors.DispatchDepthExceeded
+
+/**
+ * The instance type of `DispatchDepthExceeded`.
+ *
+ * @since 0.2.0
+ */
+export type DispatchDepthExceeded = errors.DispatchDepthExceeded
+
+/**
+ * An event handler ran longer than the mediator's `eventHandlerTimeout` and was interrupted; the run is logged and
+ * counted like a failure.
+ *
+ * ```ts
+ * import { Mediator } from "effect-fallback"
+ *
+ * const explain = (e: Mediator.EventHandlerTimeout) => `${e.handler} on ${e.event}: ${e.message}`
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const EventHandlerTimeout: typeof errors.EventHandlerTimeout = errors.EventHandlerTimeout
+
+/**
+ * The instance type of `EventHandlerTimeout`.
+ *
+ * @since 0.2.0
+ */
+export type EventHandlerTimeout = errors.EventHandlerTimeout
+
+/**
  * Inside a link of a chain of responsibility (see `chain`): hand the request to the next link. Past the last link
  * the chain fails with `ChainExhausted`. Outside a chain it is a defect (a bug: there is no next link).
  *
@@ -973,6 +1016,15 @@ export const eventMap = <const Entries extends ReadonlyArray<EventBinding<unknow
 export type EventConcurrency = "sequential" | "unbounded" | number
 
 /**
+ * When the events a handler raised are delivered: before the handler's answer is given (`"awaited"`, the default:
+ * when `send` returns, their handlers have run), or beside it (`"detached"`: `send` answers at once and the events
+ * are published in a fiber of the mediator's scope, interrupted when the mediator's layer is released).
+ *
+ * @since 0.2.0
+ */
+export type EventDelivery = "awaited" | "detached"
+
+/**
  * The mediator: dispatches requests to their handlers and events to their subscribers.
  *
  * @since 0.1.0
@@ -1013,7 +1065,18 @@ export const Mediator: Context.Service<Mediator, Mediator> = service.Mediator
  * Builds the mediator from request and event bindings (or maps), as a Layer. The handlers' services are taken from
  * the layer's requirements, so `send`, `stream` and `publish` need only the `Mediator`; handlers may themselves
  * use the mediator. The layer fails with `DuplicateBinding` when a request type is bound twice, and with
- * `InvalidBinding` for a malformed binding.
+ * `InvalidBinding` for a malformed binding or option.
+ *
+ * Options besides the bindings:
+ * - `eventConcurrency`: how the handlers of one event run (see `EventConcurrency`).
+ * - `maxDepth` (default 64, at most 10,000): how many dispatches may nest, a handler sending, streaming,
+ *   publishing or emitting inside another's run. One level deeper dies with `DispatchDepthExceeded`, which names
+ *   the chain of messages: a handler that sends its own request, or an event handler that emits its own event, ends
+ *   there instead of exhausting the process's memory.
+ * - `eventHandlerTimeout` (default 30 seconds; `"Infinity"` for none): how long one event handler may run on one
+ *   event. Past it the handler is interrupted, and the run is logged and counted in `eventHandlerFailures` like a
+ *   failure (`EventHandlerTimeout`).
+ * - `eventDelivery` (default `"awaited"`): see `EventDelivery`.
  *
  * ```ts
  * import { Effect, Schema } from "effect"
@@ -1039,6 +1102,9 @@ export const layer = <
   readonly requests?: Requests | undefined
   readonly events?: Events | undefined
   readonly eventConcurrency?: EventConcurrency | undefined
+  readonly maxDepth?: number | undefined
+  readonly eventHandlerTimeout?: Duration.Input | undefined
+  readonly eventDelivery?: EventDelivery | undefined
 }): Layer.Layer<
   Mediator,
   DuplicateBinding | InvalidBinding,

@@ -1,12 +1,16 @@
-import { Cause, Context, Effect, Exit, Formatter, Layer, Metric, Schema, Stream } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Formatter, Layer, Metric, Schema, Scope, Stream } from "effect"
 import type { Fiber } from "effect"
+import { decodeDurationInput } from "./durationInput.ts"
+import { truncate } from "./failure.ts"
 import type * as Fallback from "../Fallback.ts"
 import * as internalFallback from "./fallback.ts"
 import { InvalidFallbackOptions } from "./fallbackErrors.ts"
 import type * as M from "../Mediator.ts"
 import {
   ChainExhausted,
+  DispatchDepthExceeded,
   DuplicateBinding,
+  EventHandlerTimeout,
   HandlerNotFound,
   InvalidBinding,
   MessageDecodeError
@@ -16,9 +20,11 @@ import {
   Attempt,
   attemptEffect,
   attemptStream,
+  currentAttempt,
   CurrentSlot,
   eventfulStream,
   FiberCaller,
+  messageChain,
   type Publisher,
   Slot
 } from "./mediatorAttempt.ts"
@@ -201,6 +207,7 @@ interface StreamEntry {
 interface EventEntry {
   readonly tag: string
   readonly id: string
+  /** Calls the handler; it may throw (a defect of this run). */
   readonly run: (message: any) => AnyEffect
   readonly failures: Metric.Counter<number>
 }
@@ -235,8 +242,7 @@ const compileEvent = (binding: RawBinding, id: string): EventEntry => {
     const guarded = guardedEffect(spec, id)
     return { tag, id, failures, run: () => guarded }
   }
-  const handler = handlerOf("handler", spec)
-  return { tag, id, failures, run: (event) => Effect.suspend(() => handler(event)) }
+  return { tag, id, failures, run: handlerOf("handler", spec) }
 }
 
 const idOf = (spec: FallbackSpec, fallbackId: string): string => {
@@ -250,6 +256,18 @@ const idOf = (spec: FallbackSpec, fallbackId: string): string => {
 // ---------------------------------------------------------------------------------------------------------------
 
 type Concurrency = number | "unbounded"
+
+/** How the events a handler raised are delivered: before its answer (awaited) or beside it (detached). */
+type Delivery = "awaited" | "detached"
+
+/** The settings of one mediator, checked when its layer builds. @internal */
+export interface Settings {
+  readonly concurrency: Concurrency
+  readonly maxDepth: number
+  /** `undefined`: event handlers run as long as they need. */
+  readonly eventHandlerTimeout: Duration.Duration | undefined
+  readonly eventDelivery: Delivery
+}
 
 const hasTag = (u: unknown): u is { readonly _tag: string } =>
   typeof u === "object" && u !== null && typeof (u as { _tag?: unknown })._tag === "string"
@@ -280,6 +298,11 @@ export class MediatorRuntime implements M.Mediator, Publisher {
   readonly events: ReadonlyMap<string, ReadonlyArray<EventEntry>>
   readonly eventSchemas: ReadonlyMap<string, AnySchema>
   readonly concurrency: Concurrency
+  readonly maxDepth: number
+  readonly eventHandlerTimeout: Duration.Duration | undefined
+  readonly eventDelivery: Delivery
+  /** The layer's scope: detached event deliveries run in it, and end with it. */
+  readonly scope: Scope.Scope
   /** The layer's context (the handlers' services) with this mediator in it. */
   readonly context: Context.Context<never>
   /** The layer's context merged with a caller's fiber context, per caller context (RpcServer does the same). */
@@ -291,15 +314,25 @@ export class MediatorRuntime implements M.Mediator, Publisher {
     streams: ReadonlyMap<string, StreamEntry>,
     events: ReadonlyMap<string, ReadonlyArray<EventEntry>>,
     eventSchemas: ReadonlyMap<string, AnySchema>,
-    concurrency: Concurrency,
-    context: Context.Context<never>
+    settings: Settings,
+    context: Context.Context<never>,
+    scope: Scope.Scope
   ) {
     this.requests = requests
     this.streams = streams
     this.events = events
     this.eventSchemas = eventSchemas
-    this.concurrency = concurrency
+    this.concurrency = settings.concurrency
+    this.maxDepth = settings.maxDepth
+    this.eventHandlerTimeout = settings.eventHandlerTimeout
+    this.eventDelivery = settings.eventDelivery
+    this.scope = scope
     this.context = Context.add(context, MediatorKey, this)
+  }
+
+  /** The defect of a dispatch one level too deep: `message` would run under `parent`. */
+  tooDeep(parent: Attempt, message: { readonly _tag: string }): DispatchDepthExceeded {
+    return new DispatchDepthExceeded({ maxDepth: this.maxDepth, chain: [...messageChain(parent), message._tag] })
   }
 
   contextFor(fiberContext: Context.Context<never>): Context.Context<never> {
@@ -346,10 +379,12 @@ export class MediatorRuntime implements M.Mediator, Publisher {
   sendOn(fiber: Fiber.Fiber<unknown, unknown>, request: M.AnyRequest): AnyEffect {
     const entry = this.requests.get(request._tag)
     if (entry === undefined) return Effect.fail(new HandlerNotFound({ kind: "Request", tag: request._tag }))
+    const parent = currentAttempt(fiber)
+    if (parent !== undefined && parent.depth >= this.maxDepth) return Effect.die(this.tooDeep(parent, request))
     const handled = entry.run(request)
     if (Exit.isExit(handled)) return handled
     const calls = this.callsOf(fiber)
-    return calls.run(request, this, calls.contextFor(this, fiber.context), handled)
+    return calls.run(request, this, parent, calls.contextFor(this, fiber.context), handled)
   }
 
   readonly send = (request: M.AnyRequest): Effect.Effect<any, any> =>
@@ -360,29 +395,58 @@ export class MediatorRuntime implements M.Mediator, Publisher {
   readonly stream = (request: M.AnyStreamRequest): Stream.Stream<any, any> => {
     const entry = this.streams.get(request._tag)
     if (entry === undefined) return Stream.fail(new HandlerNotFound({ kind: "StreamRequest", tag: request._tag }))
-    return Stream.suspend(() => {
-      const call = new Attempt(request, this)
-      return Stream.updateContext(
-        entry.stream(call) as Stream.Stream<unknown, unknown>,
-        (callerContext: Context.Context<never>) =>
-          Context.add(this.contextFor(callerContext), CurrentSlot, new Slot(call)) as Context.Context<unknown>
-      )
-    }) as Stream.Stream<any, any>
+    return Stream.unwrap(
+      Effect.withFiber((fiber) => {
+        const parent = currentAttempt(fiber)
+        if (parent !== undefined && parent.depth >= this.maxDepth) return Effect.die(this.tooDeep(parent, request))
+        const call = new Attempt(request, this, parent)
+        return Effect.succeed(
+          Stream.updateContext(
+            entry.stream(call) as Stream.Stream<unknown, unknown>,
+            (callerContext: Context.Context<never>) =>
+              Context.add(this.contextFor(callerContext), CurrentSlot, new Slot(call)) as Context.Context<unknown>
+          )
+        )
+      })
+    ) as Stream.Stream<any, any>
   }
 
   // ---- events
 
-  readonly runHandler = (entry: EventEntry, event: M.AnyEvent): Effect.Effect<void> => {
-    const call = new Attempt(event, this)
-    return Effect.catchCause(
-      Effect.provideService(
-        Effect.flatMap(entry.run(event), (value) => call.finish(value)),
-        CurrentSlot,
-        new Slot(call)
-      ),
-      (cause) => this.reportFailure(entry, cause)
-    ) as Effect.Effect<void>
-  }
+  /**
+   * One handler's run of one event, isolated: whatever it ends with (a failure, a defect, a throw, its timeout, a
+   * dispatch too deep) is logged and counted, never passed on. A handler that answers with an `Exit` is done: only
+   * an effect that still has to run is given the timeout.
+   */
+  readonly runHandler = (entry: EventEntry, event: M.AnyEvent): Effect.Effect<void> =>
+    Effect.withFiber((fiber) => {
+      const parent = currentAttempt(fiber)
+      if (parent !== undefined && parent.depth >= this.maxDepth) {
+        return this.reportFailure(entry, Cause.die(this.tooDeep(parent, event)))
+      }
+      const attempt = new Attempt(event, this, parent)
+      let handled: AnyEffect
+      try {
+        handled = entry.run(event)
+      } catch (defect) {
+        handled = Effect.die(defect)
+      }
+      const timeout = this.eventHandlerTimeout
+      if (timeout !== undefined && !Exit.isExit(handled)) {
+        handled = Effect.timeoutOrElse(handled, {
+          duration: timeout,
+          orElse: () => Effect.fail(new EventHandlerTimeout({ event: event._tag, handler: entry.id, timeout }))
+        })
+      }
+      return Effect.catchCause(
+        Effect.provideService(
+          Effect.flatMap(handled, (value) => attempt.finish(value)),
+          CurrentSlot,
+          new Slot(attempt)
+        ),
+        (cause) => this.reportFailure(entry, cause)
+      ) as Effect.Effect<void>
+    })
 
   reportFailure(entry: EventEntry, cause: Cause.Cause<unknown>): Effect.Effect<void> {
     if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause) as Effect.Effect<never>
@@ -403,10 +467,17 @@ export class MediatorRuntime implements M.Mediator, Publisher {
     })
   }
 
-  readonly publishAll = (events: ReadonlyArray<M.AnyEvent>): Effect.Effect<void> =>
-    events.length === 1
-      ? this.publishOne(events[0])
-      : Effect.forEach(events, (event) => this.publishOne(event), { discard: true })
+  /**
+   * Publishes the events a handler raised, in order. Detached, they run in a fiber of the mediator's scope and the
+   * handler's answer does not wait for them.
+   */
+  readonly publishAll = (events: ReadonlyArray<M.AnyEvent>): Effect.Effect<void> => {
+    const publishing =
+      events.length === 1
+        ? this.publishOne(events[0])
+        : Effect.forEach(events, (event) => this.publishOne(event), { discard: true })
+    return this.eventDelivery === "awaited" ? publishing : Effect.asVoid(Effect.forkIn(publishing, this.scope))
+  }
 
   readonly publish = (event: M.AnyEvent): Effect.Effect<void> =>
     Effect.withFiber((fiber) => {
@@ -440,7 +511,7 @@ export class MediatorRuntime implements M.Mediator, Publisher {
     const schema = (tag === undefined ? undefined : this.schemaOf(kind, tag)) ?? this.union(kind)
     return Effect.mapError(
       Schema.decodeUnknownEffect(schema)(payload) as Effect.Effect<unknown, Schema.SchemaError>,
-      (cause) => new MessageDecodeError({ kind, tag, cause })
+      (cause) => new MessageDecodeError({ kind, tag: tag === undefined ? undefined : truncate(tag), cause })
     )
   }
 
@@ -462,19 +533,58 @@ interface LayerOptions {
   readonly requests?: ReadonlyArray<unknown> | undefined
   readonly events?: ReadonlyArray<unknown> | undefined
   readonly eventConcurrency?: M.EventConcurrency | undefined
+  readonly maxDepth?: number | undefined
+  readonly eventHandlerTimeout?: Duration.Input | undefined
+  readonly eventDelivery?: Delivery | undefined
+}
+
+/** @internal */
+export const DEFAULT_MAX_DEPTH = 64
+
+/** @internal */
+export const DEFAULT_EVENT_HANDLER_TIMEOUT: Duration.Duration = Duration.seconds(30)
+
+/** @internal */
+export const MAX_DEPTH_LIMIT = 10_000
+
+const invalidOption = (field: string, expected: string, value: unknown): never => {
+  throw new InvalidBinding({ tag: "Mediator.layer", field, expected, value })
 }
 
 const concurrencyOf = (value: unknown): Concurrency => {
   if (value === undefined || value === "sequential") return 1
   if (value === "unbounded") return "unbounded"
   if (typeof value === "number" && Number.isInteger(value) && value >= 1) return value
-  throw new InvalidBinding({
-    tag: "Mediator.layer",
-    field: "eventConcurrency",
-    expected: `"sequential", "unbounded" or an integer >= 1`,
-    value
-  })
+  return invalidOption("eventConcurrency", `"sequential", "unbounded" or an integer >= 1`, value)
 }
+
+const maxDepthOf = (value: unknown): number => {
+  if (value === undefined) return DEFAULT_MAX_DEPTH
+  if (typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= MAX_DEPTH_LIMIT) return value
+  return invalidOption("maxDepth", `an integer from 1 to ${MAX_DEPTH_LIMIT}`, value)
+}
+
+const eventHandlerTimeoutOf = (value: unknown): Duration.Duration | undefined => {
+  if (value === undefined) return DEFAULT_EVENT_HANDLER_TIMEOUT
+  const duration = decodeDurationInput(value)
+  if (duration === undefined || !Duration.isGreaterThan(duration, Duration.zero)) {
+    return invalidOption("eventHandlerTimeout", `a duration > 0 (such as "30 seconds"), or "Infinity"`, value)
+  }
+  return Duration.isFinite(duration) ? duration : undefined
+}
+
+const eventDeliveryOf = (value: unknown): Delivery => {
+  if (value === undefined) return "awaited"
+  if (value === "awaited" || value === "detached") return value
+  return invalidOption("eventDelivery", `"awaited" or "detached"`, value)
+}
+
+const settingsOf = (options: LayerOptions): Settings => ({
+  concurrency: concurrencyOf(options.eventConcurrency),
+  maxDepth: maxDepthOf(options.maxDepth),
+  eventHandlerTimeout: eventHandlerTimeoutOf(options.eventHandlerTimeout),
+  eventDelivery: eventDeliveryOf(options.eventDelivery)
+})
 
 const listOf = (field: string, value: unknown): ReadonlyArray<RawBinding> => {
   if (value === undefined) return []
@@ -500,7 +610,8 @@ const isBinding = (u: unknown): u is RawBinding => typeof u === "object" && u !=
 
 const make = (
   options: LayerOptions,
-  context: Context.Context<never>
+  context: Context.Context<never>,
+  scope: Scope.Scope
 ): Effect.Effect<MediatorRuntime, DuplicateBinding | InvalidBinding> =>
   Effect.suspend((): Effect.Effect<MediatorRuntime, DuplicateBinding | InvalidBinding> => {
     const requests = new Map<string, RequestEntry>()
@@ -509,13 +620,13 @@ const make = (
     const eventSchemas = new Map<string, AnySchema>()
     /** Per event tag, each handler subscribed and whether it was given an explicit id. */
     const eventPrimaries = new Map<string, Map<unknown, boolean>>()
-    let concurrency: Concurrency
+    let settings: Settings
     let current = "Mediator.layer"
     try {
       if (options === null || typeof options !== "object") {
         throw new InvalidBinding({ tag: current, field: "options", expected: "an object", value: options })
       }
-      concurrency = concurrencyOf(options.eventConcurrency)
+      settings = settingsOf(options)
       for (const binding of listOf("requests", options.requests)) {
         const marker = isBinding(binding) ? markerOf(binding.schema) : undefined
         if (marker === undefined || marker.kind === "Event") {
@@ -568,14 +679,16 @@ const make = (
     } catch (error) {
       return Effect.fail(asBuildError(current, error))
     }
-    return Effect.succeed(new MediatorRuntime(requests, streams, events, eventSchemas, concurrency, context))
+    return Effect.succeed(new MediatorRuntime(requests, streams, events, eventSchemas, settings, context, scope))
   })
 
 /** @internal */
 export const layer = (options: LayerOptions): Layer.Layer<M.Mediator, DuplicateBinding | InvalidBinding> =>
   Layer.effect(
     MediatorKey,
-    Effect.flatMap(Effect.context<never>(), (context) => make(options, context))
+    Effect.flatMap(Effect.context<never>(), (context) =>
+      Effect.flatMap(Effect.scope, (scope) => make(options, context, scope))
+    )
   )
 
 // ---------------------------------------------------------------------------------------------------------------

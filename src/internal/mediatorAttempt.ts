@@ -28,7 +28,16 @@ export const CurrentSlot = Context.Reference<Slot | undefined>("effect-fallback/
   defaultValue: () => undefined
 })
 
-const currentAttempt = (fiber: Fiber.Fiber<unknown, unknown>): Attempt | undefined => fiber.getRef(CurrentSlot)?.current
+/** The handler run in progress in this fiber (the parent of what it dispatches); `undefined` outside handlers. @internal */
+export const currentAttempt = (fiber: Fiber.Fiber<unknown, unknown>): Attempt | undefined =>
+  fiber.getRef(CurrentSlot)?.current
+
+/** The tags of the messages that led to `attempt`, the outermost first. @internal */
+export const messageChain = (attempt: Attempt): Array<string> => {
+  const tags: Array<string> = []
+  for (let run: Attempt | undefined = attempt; run !== undefined; run = run.parent) tags.push(String(run.message._tag))
+  return tags.reverse()
+}
 
 /**
  * One run of one handler: the message it handles and the events it raised. Each attempt gets its own, so the events
@@ -40,9 +49,15 @@ export class Attempt {
   events: Array<AnyEvent> | undefined = undefined
   readonly message: any
   readonly publisher: Publisher
-  constructor(message: unknown, publisher: Publisher) {
+  /** The handler run that sent, published or emitted this message; `undefined` for a dispatch from outside. */
+  readonly parent: Attempt | undefined
+  /** How many dispatches deep this run is: 1 for a dispatch from outside any handler. */
+  readonly depth: number
+  constructor(message: unknown, publisher: Publisher, parent: Attempt | undefined) {
     this.message = message
     this.publisher = publisher
+    this.parent = parent
+    this.depth = parent === undefined ? 1 : parent.depth + 1
   }
   push(event: AnyEvent): void {
     if (this.events === undefined) this.events = [event]
@@ -67,10 +82,11 @@ export class Call extends Attempt {
   constructor(
     message: unknown,
     publisher: Publisher,
+    parent: Attempt | undefined,
     callerContext: Context.Context<never>,
     outer: Attempt | undefined
   ) {
-    super(message, publisher)
+    super(message, publisher, parent)
     this.callerContext = callerContext
     this.outer = outer
   }
@@ -99,11 +115,12 @@ export class FiberCaller {
   run<A, E>(
     message: unknown,
     publisher: Publisher,
+    parent: Attempt | undefined,
     context: Context.Context<never>,
     effect: Effect.Effect<A, E, unknown>
   ): Effect.Effect<A, E> {
     const fiber = this.fiber
-    this.slot.current = new Call(message, publisher, fiber.context, this.slot.current)
+    this.slot.current = new Call(message, publisher, parent, fiber.context, this.slot.current)
     fiber.setContext(context)
     return Effect.matchCauseEffect(effect, this) as Effect.Effect<A, E>
   }
@@ -165,7 +182,7 @@ class SubAttempt extends Attempt {
   private readonly call: Attempt
   private readonly slot: Slot
   constructor(call: Attempt, slot: Slot) {
-    super(call.message, call.publisher)
+    super(call.message, call.publisher, call.parent)
     this.call = call
     this.slot = slot
     slot.current = this
@@ -230,6 +247,6 @@ export const attemptStream = (
   Stream.unwrap(
     Effect.withFiber((fiber) => {
       const call = currentAttempt(fiber) as Attempt
-      return Effect.succeed(eventfulStream(run(call.message), new Attempt(call.message, call.publisher)))
+      return Effect.succeed(eventfulStream(run(call.message), new Attempt(call.message, call.publisher, call.parent)))
     })
   )

@@ -1,4 +1,5 @@
-import { Data, Formatter, Schema } from "effect"
+import { Data, Duration, Formatter, Schema } from "effect"
+import { truncate } from "./failure.ts"
 import { StacklessTaggedError } from "./stacklessError.ts"
 
 /** @internal */
@@ -7,7 +8,7 @@ export class HandlerNotFound extends StacklessTaggedError("HandlerNotFound")<{
   readonly tag: string
 }> {
   override get message(): string {
-    return `no handler is bound to the ${this.kind === "Request" ? "request" : "streaming request"} ${this.tag}`
+    return `no handler is bound to the ${this.kind === "Request" ? "request" : "streaming request"} ${truncate(this.tag)}`
   }
 }
 
@@ -34,11 +35,14 @@ export class InvalidBinding extends Data.TaggedError("InvalidBinding")<{
   readonly value: unknown
 }> {
   override get message(): string {
-    return `invalid mediator binding for ${this.tag}: ${this.field} must be ${this.expected}, got ${Formatter.format(
-      this.value
+    return `invalid mediator binding for ${truncate(this.tag)}: ${this.field} must be ${this.expected}, got ${truncate(
+      Formatter.format(this.value)
     )}`
   }
 }
+
+/** The longest Schema explanation a `MessageDecodeError` repeats (it quotes the payload). */
+const MAX_CAUSE = 2_000
 
 /** @internal */
 export class MessageDecodeError extends Data.TaggedError("MessageDecodeError")<{
@@ -48,7 +52,10 @@ export class MessageDecodeError extends Data.TaggedError("MessageDecodeError")<{
 }> {
   override get message(): string {
     const what = this.kind === "Event" ? "event" : this.kind === "Request" ? "request" : "streaming request"
-    return `cannot decode ${what}${this.tag === undefined ? "" : ` ${this.tag}`}: ${this.cause.message}`
+    return `cannot decode ${what}${this.tag === undefined ? "" : ` ${truncate(this.tag)}`}: ${truncate(
+      this.cause.message,
+      MAX_CAUSE
+    )}`
   }
 }
 
@@ -70,3 +77,41 @@ export class ChainExhausted extends StacklessTaggedError("ChainExhausted")<{
 
 /** @internal */
 export const ChainExhaustedSchema: Schema.instanceOf<ChainExhausted> = Schema.instanceOf(ChainExhausted)
+
+const MAX_CHAIN = 12
+
+/** A message chain as one line: every tag when it is short, else its start and its end around the count skipped. */
+const chainText = (chain: ReadonlyArray<string>): string => {
+  const tags = chain.map((tag) => truncate(tag, 100))
+  if (tags.length <= MAX_CHAIN) return tags.join(" -> ")
+  const head = tags.slice(0, 4)
+  const tail = tags.slice(tags.length - (MAX_CHAIN - 4))
+  return `${head.join(" -> ")} -> … (${tags.length - MAX_CHAIN} more) -> ${tail.join(" -> ")}`
+}
+
+/** @internal */
+export class DispatchDepthExceeded extends Data.TaggedError("DispatchDepthExceeded")<{
+  readonly maxDepth: number
+  /** The tags of the messages being handled, the outermost first, ending with the one refused. */
+  readonly chain: ReadonlyArray<string>
+}> {
+  override get message(): string {
+    return (
+      `mediator dispatch deeper than ${this.maxDepth} levels (a handler sending, publishing or emitting what it ` +
+      `handles?): ${chainText(this.chain)}`
+    )
+  }
+}
+
+/** @internal */
+export class EventHandlerTimeout extends Data.TaggedError("EventHandlerTimeout")<{
+  readonly event: string
+  readonly handler: string
+  readonly timeout: Duration.Duration
+}> {
+  override get message(): string {
+    return `event handler ${truncate(this.handler)} did not finish ${truncate(this.event)} within ${Duration.format(
+      this.timeout
+    )}; it was interrupted`
+  }
+}
