@@ -471,6 +471,57 @@ describe("FallbackChain", () => {
   })
 
   describe("last known good", () => {
+    it.effect("a key that throws on the primary's answer: the answer stands, unremembered, and it is logged", () => {
+      const { layer, logs } = captureLogs()
+      return Effect.gen(function* () {
+        const chain = FallbackChain.make<string>("keys").pipe(
+          FallbackChain.add("live", (input) => Effect.succeed(`live ${input}`)),
+          FallbackChain.lastKnownGood({
+            key: (): string => {
+              throw new Error("key threw")
+            },
+            maxStaleness: "1 minute",
+            capacity: 10
+          })
+        )
+        const result = yield* FallbackChain.execute(chain, "u1")
+        assert.strictEqual(result.value, "live u1")
+        const errors = logs.filter((log) => log.level === "Error")
+        assert.lengthOf(errors, 1)
+        assert.include(errors[0].text, `the key of "last_known_good" in chain "keys" threw`)
+        assert.include(Cause.pretty(errors[0].cause), "key threw")
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.effect("a key that throws on recall fails the last-known-good provider, and the chain goes on", () =>
+      Effect.gen(function* () {
+        let throws = false
+        const chain = FallbackChain.make<string>("keys").pipe(
+          FallbackChain.add("live", (input) => (input === "down" ? fail(connectionLost) : Effect.succeed(input))),
+          FallbackChain.lastKnownGood({
+            key: (input) => {
+              if (throws) throw new Error("key threw")
+              return input
+            },
+            maxStaleness: "1 minute",
+            capacity: 10
+          }),
+          FallbackChain.add("static", () => Effect.succeed("static"))
+        )
+        throws = true
+        const result = yield* FallbackChain.execute(chain, "down")
+        assert.strictEqual(result.source, "static")
+        assert.deepStrictEqual(
+          result.failures.map((f) => [f.source, f.reason]),
+          [
+            ["live", "failed"],
+            ["last_known_good", "failed"]
+          ]
+        )
+        assert.strictEqual((result.failures[1].error as Error).message, "key threw")
+      })
+    )
+
     const makeChain = (primary: (userId: string) => Effect.Effect<string, ConnectionError>) =>
       FallbackChain.make<string>("profiles").pipe(
         FallbackChain.add("live", primary),

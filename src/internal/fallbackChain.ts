@@ -11,9 +11,7 @@ import { isTagList, tagMatcher } from "./failure.ts"
 import { ConcurrencyLimitExceeded, FallbackChainConfigError, ProviderTimeout } from "./fallbackChainErrors.ts"
 import { hedged } from "./fallbackChainHedged.ts"
 import { LastKnownGoodMemory } from "./fallbackChainMemory.ts"
-import { primaryFirst } from "./fallbackChainPrimary.ts"
-import type { Result } from "./fallbackChainRun.ts"
-import { SequentialRun } from "./fallbackChainSequential.ts"
+import { type Result, SequentialRun } from "./fallbackChainRun.ts"
 
 /** @internal */
 export const TypeId = "~effect-fallback/FallbackChain" as const
@@ -361,7 +359,7 @@ const addLastKnownGood = (
   const maxStaleness = decodeDuration(self.name, "maxStaleness", options.maxStaleness, true)
   const capacity = checkPositiveInteger(self.name, "capacity", options.capacity)
   const key = options.key ?? String
-  const memory = new LastKnownGoodMemory(key, Duration.toMillis(maxStaleness) * 1e6, capacity)
+  const memory = new LastKnownGoodMemory(name, key, Duration.toMillis(maxStaleness) * 1e6, capacity)
   const provider: ProviderDef = {
     name,
     index: self.providers.length,
@@ -391,47 +389,31 @@ export const lastKnownGood: {
 // execution
 // ----------------------------------------------------------------------------
 
-const startSequential = (run: SequentialRun) => run.from(0, run.startedAt)
-
 const start = (
   chain: FallbackChainImpl,
   input: unknown,
   settings: Settings,
   fiber: Fiber.Fiber<unknown, unknown>,
   span: Tracer.Span | undefined
-): Effect.Effect<Result<unknown>, unknown, unknown> =>
-  settings.hedge === undefined
-    ? startSequential(new SequentialRun(chain, input, settings, fiber, span))
-    : hedged(chain, input, settings, fiber, span)
+): Effect.Effect<Result<unknown>, unknown, unknown> => {
+  if (settings.hedge === undefined) {
+    const run = new SequentialRun(chain, input, settings, fiber, span)
+    return run.from(0, run.startedAt)
+  }
+  const racing = hedged(chain, input, settings, fiber, span)
+  return span === undefined ? racing : Effect.provideService(racing, Tracer.ParentSpan, span)
+}
 
 // The span is the costliest part of a healthy call (about 1.5 us for Effect to create, parent and end it), so a
 // disabled tracer (`References.TracerEnabled`) skips it altogether rather than creating a no-op span.
-// A chain without budget or hedge starts with the lean primary path, which builds the engine only if the primary fails.
 const run = (
-  chain: FallbackChainImpl,
-  input: unknown,
-  settings: Settings
-): Effect.Effect<Result<unknown>, unknown, unknown> =>
-  settings.budget === undefined && settings.hedge === undefined && chain.providers.length > 0
-    ? Effect.withFiber((fiber) =>
-        fiber.cache.tracerEnabled
-          ? Effect.useSpan(chain.spanName, chain.spanOptions, (span) =>
-              primaryFirst(chain, input, settings, fiber, span)
-            )
-          : primaryFirst(chain, input, settings, fiber, undefined)
-      )
-    : runEngine(chain, input, settings)
-
-const runEngine = (
   chain: FallbackChainImpl,
   input: unknown,
   settings: Settings
 ): Effect.Effect<Result<unknown>, unknown, unknown> =>
   Effect.withFiber((fiber) =>
     fiber.cache.tracerEnabled
-      ? Effect.useSpan(chain.spanName, chain.spanOptions, (span) =>
-          Effect.provideService(start(chain, input, settings, fiber, span), Tracer.ParentSpan, span)
-        )
+      ? Effect.useSpan(chain.spanName, chain.spanOptions, (span) => start(chain, input, settings, fiber, span))
       : start(chain, input, settings, fiber, undefined)
   )
 

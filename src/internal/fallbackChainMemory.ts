@@ -12,12 +12,15 @@ export interface Remembered {
  * @internal
  */
 export class LastKnownGoodMemory {
+  /** The name of the provider that answers from this memory. */
+  readonly source: string
   readonly key: (input: unknown) => string
   readonly maxStalenessNanos: number
   readonly capacity: number
   readonly entries = new Map<string, Remembered>()
 
-  constructor(key: (input: unknown) => string, maxStalenessNanos: number, capacity: number) {
+  constructor(source: string, key: (input: unknown) => string, maxStalenessNanos: number, capacity: number) {
+    this.source = source
     this.key = key
     this.maxStalenessNanos = maxStalenessNanos
     this.capacity = capacity

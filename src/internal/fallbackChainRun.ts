@@ -1,5 +1,5 @@
-import type { Cause, Clock as ClockNs, Fiber as FiberNs, Tracer } from "effect"
-import { Clock, Context, Duration, Effect, LogLevel } from "effect"
+import type { Clock as ClockNs, Fiber as FiberNs } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Exit, LogLevel, Tracer } from "effect"
 import { NodeInspectSymbol } from "effect/Inspectable"
 import type * as FallbackChain from "../FallbackChain.ts"
 import type { FallbackChainImpl, ProviderDef, Settings } from "./fallbackChain.ts"
@@ -160,7 +160,13 @@ export abstract class Run {
     memory: LastKnownGoodMemory,
     now: number
   ): Effect.Effect<Remembered, LastKnownGoodUnavailable> {
-    const key = memory.key(this.input)
+    let key: string
+    try {
+      key = memory.key(this.input)
+    } catch (defect) {
+      // A `key` that throws fails this provider (recorded and logged as failed); the chain goes on.
+      return Effect.fail(defect) as Effect.Effect<never, LastKnownGoodUnavailable>
+    }
     const entry = memory.recall(key, now)
     if (entry !== undefined && !memory.isTooStale(entry, now)) return Effect.succeed(entry)
     return Effect.fail(
@@ -264,14 +270,15 @@ export abstract class Run {
       const remembered = value as Remembered
       value = remembered.value
       staleness = nanosToDuration(now - remembered.at)
-    } else if (provider.index === 0) {
-      remember(this.chain, this.input, value, now)
     }
     const latency = now - attemptStartedAt
     observeAnswer(provider, latency, context, this.span)
     const failures = this.failures === undefined ? noFailures : this.failures.sort(byIndex)
     const result = new Result(value, provider, latency, now - this.startedAt, failures, staleness)
-    if (provider.index === 0) return Effect.succeed(result)
+    if (provider.index === 0) {
+      const thrown = remember(this.chain, this.input, value, now)
+      return thrown === undefined ? Effect.succeed(result) : Effect.as(this.keyThrew(thrown), result)
+    }
     provider.activations.updateUnsafe(1, context)
     if (!this.logs("Warn")) return Effect.succeed(result)
     return Effect.as(
@@ -280,6 +287,14 @@ export abstract class Run {
       ).pipe(Effect.annotateLogs(provider.logAnnotations)),
       result
     )
+  }
+
+  /** A last-known-good's `key` threw on the primary's answer: the answer stands, not remembered, and it is logged. */
+  keyThrew(thrown: { readonly source: string; readonly defect: unknown }): Effect.Effect<void> {
+    return Effect.logError(
+      `the key of "${thrown.source}" in chain "${this.chain.name}" threw; the primary's answer is not remembered`,
+      Cause.die(thrown.defect)
+    ).pipe(Effect.annotateLogs(this.chain.logAnnotations))
   }
 
   exhausted(): Effect.Effect<never, AllFallbacksExhausted> {
@@ -301,13 +316,27 @@ export abstract class Run {
 }
 
 /**
- * The primary answered: every last-known-good of the chain remembers the value.
+ * The primary answered: every last-known-good of the chain remembers the value. A `key` that throws is reported
+ * (the first one), and the others still remember.
  *
  * @internal
  */
-export const remember = (chain: FallbackChainImpl, input: unknown, value: unknown, now: number): void => {
+export const remember = (
+  chain: FallbackChainImpl,
+  input: unknown,
+  value: unknown,
+  now: number
+): { readonly source: string; readonly defect: unknown } | undefined => {
   const memories = chain.memories
-  for (let i = 0; i < memories.length; i++) memories[i].remember(input, value, now)
+  let thrown: { readonly source: string; readonly defect: unknown } | undefined
+  for (let i = 0; i < memories.length; i++) {
+    try {
+      memories[i].remember(input, value, now)
+    } catch (defect) {
+      thrown ??= { source: memories[i].source, defect }
+    }
+  }
+  return thrown
 }
 
 /**
@@ -345,4 +374,91 @@ export const guarded = (
     effect = Context.getUnsafe(fiber.context, provider.breaker.key).protect(provider.breaker.circuit)(effect)
   }
   return effect
+}
+
+/**
+ * Runs the providers one after the other: a whole call of a chain without hedge reads here. The run is its own
+ * continuation (its `onSuccess` and `onFailure` fields), so an attempt allocates no closure, and an attempt that is
+ * already an Exit (`Effect.succeed`, a last-known-good lookup) is answered in the same step.
+ *
+ * Under a span, an asynchronous attempt runs with the span as parent: the fiber's context is switched to it in a
+ * step after the continuation is on the stack (so an interruption at the scheduler's yield point between the two
+ * cannot leave the span behind), and switched back in the continuation, which sees every exit. That is one frame
+ * where `Effect.provideService` takes two, on the healthy call's path.
+ *
+ * @internal
+ */
+export class SequentialRun extends Run {
+  current = 0
+  attemptStartedAt = 0
+  readonly outerContext: Context.Context<never>
+  /** The caller's context with the span as parent, built on the first asynchronous attempt. */
+  spanContext: Context.Context<never> | undefined = undefined
+  pending: Effect.Effect<unknown, unknown, unknown> = Effect.void
+  entered = false
+
+  constructor(
+    chain: FallbackChainImpl,
+    input: unknown,
+    settings: Settings,
+    fiber: FiberNs.Fiber<unknown, unknown>,
+    span: Tracer.Span | undefined
+  ) {
+    super(chain, input, settings, fiber, span)
+    this.outerContext = fiber.context
+  }
+
+  readonly onSuccess = (value: unknown): Effect.Effect<Result<unknown>> => {
+    this.leaveSpan()
+    return this.answer(this.chain.providers[this.current], value, this.attemptStartedAt)
+  }
+
+  readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<Result<unknown>, unknown, unknown> => {
+    this.leaveSpan()
+    return this.failed(this.current, cause, this.attemptStartedAt)
+  }
+
+  readonly enterSpan = (fiber: FiberNs.Fiber<unknown, unknown>): Effect.Effect<unknown, unknown, unknown> => {
+    this.spanContext ??= Context.add(this.outerContext, Tracer.ParentSpan, this.span as Tracer.Span)
+    fiber.setContext(this.spanContext)
+    this.entered = true
+    return this.pending
+  }
+
+  leaveSpan(): void {
+    if (this.entered) {
+      this.entered = false
+      this.fiber.setContext(this.outerContext)
+    }
+  }
+
+  /** Provider `index`, started at `attemptStartedAt`, failed: the chain goes on after it, or stops with the cause. */
+  failed(
+    index: number,
+    cause: Cause.Cause<unknown>,
+    attemptStartedAt: number
+  ): Effect.Effect<Result<unknown>, unknown, unknown> {
+    const provider = this.chain.providers[index]
+    const classified = this.classify(provider, cause)
+    if (classified === undefined) return Effect.failCause(cause)
+    return Effect.flatMap(this.recordFailure(provider, classified, this.now() - attemptStartedAt), () =>
+      this.from(index + 1, this.now())
+    )
+  }
+
+  from(index: number, now: number): Effect.Effect<Result<unknown>, unknown, unknown> {
+    const providers = this.chain.providers
+    if (index >= providers.length) return this.exhausted()
+    const share = this.share(index, now)
+    if (share <= 0) return Effect.andThen(this.skipFrom(index), this.exhausted())
+    this.current = index
+    this.attemptStartedAt = now
+    const attempt = this.attempt(providers[index], share, now)
+    if (Exit.isExit(attempt)) {
+      return attempt._tag === "Success" ? this.onSuccess(attempt.value) : this.onFailure(attempt.cause)
+    }
+    if (this.span === undefined) return Effect.matchCauseEffect(attempt, this)
+    this.pending = attempt
+    return Effect.matchCauseEffect(Effect.withFiber(this.enterSpan), this)
+  }
 }
