@@ -11,7 +11,7 @@ import { isTagList, tagMatcher } from "./failure.ts"
 import { ConcurrencyLimitExceeded, FallbackChainConfigError, ProviderTimeout } from "./fallbackChainErrors.ts"
 import { hedged } from "./fallbackChainHedged.ts"
 import { LastKnownGoodMemory } from "./fallbackChainMemory.ts"
-import { type Result, SequentialRun } from "./fallbackChainRun.ts"
+import { type Result, sequential } from "./fallbackChainRun.ts"
 
 /** @internal */
 export const TypeId = "~effect-fallback/FallbackChain" as const
@@ -396,10 +396,7 @@ const start = (
   fiber: Fiber.Fiber<unknown, unknown>,
   span: Tracer.Span | undefined
 ): Effect.Effect<Result<unknown>, unknown, unknown> => {
-  if (settings.hedge === undefined) {
-    const run = new SequentialRun(chain, input, settings, fiber, span)
-    return run.from(0, run.startedAt)
-  }
+  if (settings.hedge === undefined) return sequential(chain, input, settings, fiber, span)
   const racing = hedged(chain, input, settings, fiber, span)
   return span === undefined ? racing : Effect.provideService(racing, Tracer.ParentSpan, span)
 }

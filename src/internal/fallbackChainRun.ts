@@ -402,9 +402,10 @@ export class SequentialRun extends Run {
     input: unknown,
     settings: Settings,
     fiber: FiberNs.Fiber<unknown, unknown>,
-    span: Tracer.Span | undefined
+    span: Tracer.Span | undefined,
+    startedAt?: number
   ) {
-    super(chain, input, settings, fiber, span)
+    super(chain, input, settings, fiber, span, startedAt)
     this.outerContext = fiber.context
   }
 
@@ -451,9 +452,17 @@ export class SequentialRun extends Run {
     if (index >= providers.length) return this.exhausted()
     const share = this.share(index, now)
     if (share <= 0) return Effect.andThen(this.skipFrom(index), this.exhausted())
+    return this.await(index, this.attempt(providers[index], share, now), now)
+  }
+
+  /** Waits for provider `index`'s attempt, started at `now`. */
+  await(
+    index: number,
+    attempt: Effect.Effect<unknown, unknown, unknown>,
+    now: number
+  ): Effect.Effect<Result<unknown>, unknown, unknown> {
     this.current = index
     this.attemptStartedAt = now
-    const attempt = this.attempt(providers[index], share, now)
     if (Exit.isExit(attempt)) {
       return attempt._tag === "Success" ? this.onSuccess(attempt.value) : this.onFailure(attempt.cause)
     }
@@ -461,4 +470,37 @@ export class SequentialRun extends Run {
     this.pending = attempt
     return Effect.matchCauseEffect(Effect.withFiber(this.enterSpan), this)
   }
+}
+
+/**
+ * A call of a chain without hedge. The healthy call of a chain without budget or last-known-good, whose primary
+ * answers at once (an Exit), is answered without building the run: it is the cheapest call there is, and the run's
+ * state would only be thrown away.
+ *
+ * @internal
+ */
+export const sequential = (
+  chain: FallbackChainImpl,
+  input: unknown,
+  settings: Settings,
+  fiber: FiberNs.Fiber<unknown, unknown>,
+  span: Tracer.Span | undefined
+): Effect.Effect<Result<unknown>, unknown, unknown> => {
+  const primary = chain.providers[0]
+  if (primary === undefined || settings.budget !== undefined || chain.memories.length > 0) {
+    const run = new SequentialRun(chain, input, settings, fiber, span)
+    return run.from(0, run.startedAt)
+  }
+  const clock = fiber.getRef(Clock.Clock)
+  const startedAt = Number(clock.monotonicTimeNanosUnsafe())
+  const attempt =
+    primary.limiter === undefined
+      ? guarded(primary, input, fiber)
+      : primary.limiter.guard(guarded(primary, input, fiber))
+  if (Exit.isExit(attempt) && attempt._tag === "Success") {
+    const latency = Number(clock.monotonicTimeNanosUnsafe()) - startedAt
+    observeAnswer(primary, latency, fiber.context, span)
+    return Exit.succeed(new Result(attempt.value, primary, latency, latency, noFailures, undefined))
+  }
+  return new SequentialRun(chain, input, settings, fiber, span, startedAt).await(0, attempt, startedAt)
 }
