@@ -206,6 +206,32 @@ const guardedEffect = (plan: Plan, build: (trigger: unknown) => AnyEffect, prima
   })
 }
 
+/**
+ * `orElse` with its options checked once, for primaries built per call (the Mediator's fallback bindings, whose
+ * primary handles one message): a call pays for one `catchIf`, and for the breaker's `protect` when there is one.
+ *
+ * @internal
+ */
+export const prepareEffect = (
+  options: RawOptions | undefined
+): ((primary: AnyEffect, fallback: (trigger: unknown) => AnyEffect) => AnyEffect) => {
+  const plan = makePlan("Fallback.orElse", options)
+  const key = plan.breaker
+  if (key === undefined) return (primary, fallback) => recoverEffect(plan, fallback, primary, undefined)
+  const id = plan.id as string
+  let cachedBreaker: CircuitBreaker | undefined
+  let isRejection: (error: unknown) => boolean = constTrue
+  return (primary, fallback) =>
+    Effect.withFiber((fiber) => {
+      const breaker = Context.getUnsafe(fiber.context as Context.Context<unknown>, key)
+      if (breaker !== cachedBreaker) {
+        isRejection = isRejectionOf(breaker, id)
+        cachedBreaker = breaker
+      }
+      return recoverEffect(plan, fallback, breaker.protect(id)(primary), isRejection)
+    })
+}
+
 const isDataFirstEffect = (args: IArguments): boolean => Effect.isEffect(args[1]) || typeof args[1] === "function"
 
 /** @internal */
@@ -306,3 +332,15 @@ export const stream = dual(isDataFirstStream, (self: AnyStream, fallback: unknow
   }
   return guardedStream(plan, fallback, self)
 })
+
+/**
+ * `stream` with its options checked once, for primaries built per call (the Mediator's streaming fallback bindings).
+ *
+ * @internal
+ */
+export const prepareStream = (
+  options: RawOptions | undefined
+): ((primary: AnyStream, fallback: StreamBuilder) => AnyStream) => {
+  const plan = makePlan("Fallback.stream", options)
+  return (primary, fallback) => guardedStream(plan, fallback, primary)
+}

@@ -2,49 +2,24 @@ import { Context, Effect, Stream } from "effect"
 import type { Cause, Fiber } from "effect"
 import type { AnyEvent } from "../Mediator.ts"
 
-/** Publishes the events an attempt raised (never fails), and gives the context handlers run in. @internal */
+// Attempts: one run of one handler on one message, and the events it raised. `emit` adds to the attempt running in
+// the fiber; the attempt's events are published when it succeeds and dropped when it fails, so a fallback starts
+// from none. Attempts nest (a handler sends, publishes or emits): each knows the run it was dispatched from, which
+// gives the dispatch depth and the chain of messages.
+
+/** What an attempt needs from its mediator. @internal */
 export interface Publisher {
+  /** Publishes the events an attempt raised (never fails). */
   readonly publishAll: (events: ReadonlyArray<AnyEvent>) => Effect.Effect<void>
   /** The caller's context merged with the mediator layer's (the handlers' services). */
   readonly contextFor: (callerContext: Context.Context<never>) => Context.Context<never>
+  /** How many dispatches may nest. */
+  readonly maxDepth: number
+  /** The defect of `message` dispatched from `parent`, one level deeper than `maxDepth`. */
+  readonly tooDeep: (parent: Attempt, message: { readonly _tag: string }) => unknown
 }
 
-/**
- * Where `emit` finds the attempt of the handler running in a fiber, and in the fibers that handler forks (they
- * inherit the context holding the slot). A call on the caller's fiber reuses that fiber's slot, so the context it
- * runs in can be built once per fiber and caller context instead of once per call.
- *
- * @internal
- */
-export class Slot {
-  current: Attempt | undefined
-  constructor(current: Attempt | undefined) {
-    this.current = current
-  }
-}
-
-/** The slot of the handler running in this fiber; `undefined` outside handlers. @internal */
-export const CurrentSlot = Context.Reference<Slot | undefined>("effect-fallback/Mediator/CurrentAttempt", {
-  defaultValue: () => undefined
-})
-
-/** The handler run in progress in this fiber (the parent of what it dispatches); `undefined` outside handlers. @internal */
-export const currentAttempt = (fiber: Fiber.Fiber<unknown, unknown>): Attempt | undefined =>
-  fiber.getRef(CurrentSlot)?.current
-
-/** The tags of the messages that led to `attempt`, the outermost first. @internal */
-export const messageChain = (attempt: Attempt): Array<string> => {
-  const tags: Array<string> = []
-  for (let run: Attempt | undefined = attempt; run !== undefined; run = run.parent) tags.push(String(run.message._tag))
-  return tags.reverse()
-}
-
-/**
- * One run of one handler: the message it handles and the events it raised. Each attempt gets its own, so the events
- * of an attempt that failed are dropped with it and a fallback starts from none.
- *
- * @internal
- */
+/** One run of one handler: its message, the events it raised, and the run it was dispatched from. @internal */
 export class Attempt {
   events: Array<AnyEvent> | undefined = undefined
   readonly message: any
@@ -75,7 +50,7 @@ export class Attempt {
   }
 }
 
-/** A request's call: its attempt, and what to give back to the caller's fiber when it ends. @internal */
+/** A request's call on a fiber: its attempt, and what to give back to the fiber when it ends. @internal */
 export class Call extends Attempt {
   readonly callerContext: Context.Context<never>
   readonly outer: Attempt | undefined
@@ -93,35 +68,110 @@ export class Call extends Attempt {
 }
 
 /**
- * The requests sent on one fiber, run on that fiber. Calls on one fiber nest (a handler may send further requests on
- * its own fiber, and a fallback attempt gives the slot back to its call before it ends), so when a handler ends the
- * slot holds its call: one pair of continuations per fiber serves every call, and a call allocates only its attempt.
+ * Where `emit` finds the attempt running in a fiber, and in the fibers its handler forks (they inherit the context
+ * holding the slot). The slot is mutable so that the requests sent on one fiber can share one context (see
+ * `FiberCalls`).
  *
  * @internal
  */
-export class FiberCaller {
+export class Slot {
+  current: Attempt | undefined
+  constructor(current: Attempt | undefined) {
+    this.current = current
+  }
+}
+
+/** The slot of the handler running in this fiber; `undefined` outside handlers. @internal */
+export const CurrentSlot = Context.Reference<Slot | undefined>("effect-fallback/Mediator/CurrentAttempt", {
+  defaultValue: () => undefined
+})
+
+/** The handler run in progress in this fiber (the parent of what it dispatches); `undefined` outside handlers. @internal */
+export const currentAttempt = (fiber: Fiber.Fiber<unknown, unknown>): Attempt | undefined =>
+  fiber.getRef(CurrentSlot)?.current
+
+/** The tags of the messages that led to `attempt`, the outermost first. @internal */
+export const messageChain = (attempt: Attempt): Array<string> => {
+  const tags: Array<string> = []
+  for (let run: Attempt | undefined = attempt; run !== undefined; run = run.parent) tags.push(String(run.message._tag))
+  return tags.reverse()
+}
+
+class EmitOutsideHandler extends Error {
+  constructor(tag: string) {
+    super(
+      `Mediator.emit(${tag}) ran outside a handler run by the mediator: nothing would publish the event. ` +
+        `Emit from a request, stream or event handler, or use Mediator.publish.`
+    )
+    this.name = "EmitOutsideHandler"
+  }
+}
+
+/** @internal */
+export const emit = (event: AnyEvent): Effect.Effect<void> =>
+  Effect.withFiber((fiber) => {
+    const attempt = currentAttempt(fiber)
+    if (attempt === undefined) return Effect.die(new EmitOutsideHandler(event._tag))
+    attempt.push(event)
+    return Effect.void
+  })
+
+/**
+ * The requests sent on one fiber, run on that fiber: the hot path of `send`. Calls on one fiber nest (a handler may
+ * send on its own fiber), so when a handler ends the fiber's slot holds its call: this object is the continuation of
+ * every call on the fiber, and the context a call runs in (the caller's, the mediator layer's services, the slot) is
+ * built once per caller context rather than once per call. A call allocates only its `Call`.
+ *
+ * Running a call switches the fiber's context directly and switches it back in the continuation, which sees every
+ * exit: one frame where `updateContext` + `provideService` + `flatMap(finish)` take several (`updateContext` itself
+ * switches a fiber's context the same way). The bench's "Mediator.send" rows measure what this saves.
+ *
+ * @internal
+ */
+export class FiberCalls {
   readonly slot = new Slot(undefined)
   readonly fiber: Fiber.Fiber<unknown, unknown>
+  readonly contexts = new WeakMap<Context.Context<never>, Context.Context<never>>()
+  lastCaller: Context.Context<never> | undefined = undefined
+  lastContext: Context.Context<never> | undefined = undefined
+  /** The slot of the last caller context: the handler run a call from there is dispatched from. */
+  lastCallerSlot: Slot | undefined = undefined
+
   constructor(fiber: Fiber.Fiber<unknown, unknown>) {
     this.fiber = fiber
   }
 
+  /** The context a call from `callerContext` runs in: the mediator's, with this fiber's slot. */
+  /** Makes `callerContext` the last caller: the context its calls run in, and its slot, are at hand. */
+  enter(publisher: Publisher, callerContext: Context.Context<never>): void {
+    if (callerContext === this.lastCaller) return
+    let context = this.contexts.get(callerContext)
+    if (context === undefined) {
+      context = Context.add(publisher.contextFor(callerContext), CurrentSlot, this.slot)
+      this.contexts.set(callerContext, context)
+    }
+    this.lastCaller = callerContext
+    this.lastContext = context
+    this.lastCallerSlot = Context.getOrUndefined(callerContext, CurrentSlot)
+  }
+
   /**
-   * Runs `effect` in `context` (whose slot is this fiber's) as the attempt of a new call, then restores the caller's
-   * context and the slot's previous attempt; on success it first publishes what the handler raised. One continuation
-   * does what `updateContext` + `provideService` + `flatMap(finish)` would do in several steps: this is the hot path
-   * of `send`. (`updateContext` itself switches a fiber's context the same way.)
+   * Runs `effect`, the handler of `message`, as a new call; on success it first publishes what the handler raised.
+   * A call nested deeper than the mediator allows dies instead.
    */
   run<A, E>(
-    message: unknown,
+    message: { readonly _tag: string },
     publisher: Publisher,
-    parent: Attempt | undefined,
-    context: Context.Context<never>,
     effect: Effect.Effect<A, E, unknown>
   ): Effect.Effect<A, E> {
     const fiber = this.fiber
-    this.slot.current = new Call(message, publisher, parent, fiber.context, this.slot.current)
-    fiber.setContext(context)
+    const callerContext = fiber.context
+    this.enter(publisher, callerContext)
+    const parent = this.lastCallerSlot?.current
+    if (parent !== undefined && parent.depth >= publisher.maxDepth)
+      return Effect.die(publisher.tooDeep(parent, message))
+    this.slot.current = new Call(message, publisher, parent, callerContext, this.slot.current)
+    fiber.setContext(this.lastContext!)
     return Effect.matchCauseEffect(effect, this) as Effect.Effect<A, E>
   }
 
@@ -155,25 +205,6 @@ export class FiberCaller {
   }
 }
 
-class EmitOutsideHandler extends Error {
-  constructor(tag: string) {
-    super(
-      `Mediator.emit(${tag}) ran outside a handler run by the mediator: nothing would publish the event. ` +
-        `Emit from a request, stream or event handler, or use Mediator.publish.`
-    )
-    this.name = "EmitOutsideHandler"
-  }
-}
-
-/** @internal */
-export const emit = (event: AnyEvent): Effect.Effect<void> =>
-  Effect.withFiber((fiber) => {
-    const attempt = currentAttempt(fiber)
-    if (attempt === undefined) return Effect.die(new EmitOutsideHandler(event._tag))
-    attempt.push(event)
-    return Effect.void
-  })
-
 /**
  * One attempt inside a call (a fallback binding's primary or fallback): it takes the slot while it runs and gives it
  * back after; on success its events become the call's, so only the winning attempt's events are ever published.
@@ -199,24 +230,24 @@ class SubAttempt extends Attempt {
 }
 
 /**
- * Runs one handler as its own attempt inside a call (a fallback binding's primary or fallback), built once per
- * binding: the message is read from the call running in the fiber.
+ * Runs `handler(message)` as its own attempt inside the call running in the fiber (a fallback binding's primary or
+ * fallback). A handler that throws instead of returning an Effect dies with the throw.
  *
  * @internal
  */
 export const attemptEffect = (
-  run: (message: any) => Effect.Effect<unknown, unknown, unknown>
+  handler: (message: any) => Effect.Effect<unknown, unknown, unknown>,
+  message: unknown
 ): Effect.Effect<unknown, unknown, unknown> =>
   Effect.withFiber((fiber) => {
     const slot = fiber.getRef(CurrentSlot) as Slot
-    const call = slot.current as Attempt
     let handled: Effect.Effect<unknown, unknown, unknown>
     try {
-      handled = run(call.message)
+      handled = handler(message)
     } catch (defect) {
       return Effect.die(defect)
     }
-    return Effect.matchCauseEffectEager(handled, new SubAttempt(call, slot))
+    return Effect.matchCauseEffectEager(handled, new SubAttempt(slot.current as Attempt, slot))
   })
 
 /**
@@ -236,17 +267,13 @@ export const eventfulStream = (
   )
 
 /**
- * `eventfulStream` for a stream built once (a fallback binding's primary or fallback): the message is read from the
- * call running in the fiber when the stream starts.
+ * `eventfulStream` of `producer(call.message)` as a new attempt of the call (a streaming fallback binding's primary
+ * or fallback): each attempt raises its own events. A producer that throws dies with the throw.
  *
  * @internal
  */
 export const attemptStream = (
-  run: (message: any) => Stream.Stream<unknown, unknown, unknown>
+  producer: () => Stream.Stream<unknown, unknown, unknown>,
+  call: Attempt
 ): Stream.Stream<unknown, unknown, unknown> =>
-  Stream.unwrap(
-    Effect.withFiber((fiber) => {
-      const call = currentAttempt(fiber) as Attempt
-      return Effect.succeed(eventfulStream(run(call.message), new Attempt(call.message, call.publisher, call.parent)))
-    })
-  )
+  Stream.suspend(() => eventfulStream(producer(), new Attempt(call.message, call.publisher, call.parent)))
