@@ -32,11 +32,10 @@
 import type { Duration, Layer, Stream } from "effect"
 import { Context, Effect, Metric, Schema } from "effect"
 import type { NonEmptyReadonlyArray } from "effect/Array"
-import type { Covariant, ExcludeTag, ExtractTag, Tags } from "effect/Types"
-import type * as CircuitBreaker from "./CircuitBreaker.ts"
-import type * as Fallback from "./Fallback.ts"
 import * as internal from "./internal/mediator.ts"
+import type * as checks from "./internal/mediatorBindingTypes.ts"
 import * as errors from "./internal/mediatorErrors.ts"
+import type * as messages from "./internal/mediatorMessages.ts"
 import * as service from "./internal/mediatorService.ts"
 import * as schemas from "./internal/mediatorSchema.ts"
 
@@ -75,10 +74,7 @@ export const ClassTypeId: typeof schemas.ClassTypeId = schemas.ClassTypeId
  * @since 0.1.0
  * @category models
  */
-export interface RequestMessage<out A, out E> {
-  readonly _tag: string
-  readonly [TypeId]: { readonly _kind: "Request"; readonly _A: Covariant<A>; readonly _E: Covariant<E> }
-}
+export type RequestMessage<A, E> = messages.RequestMessage<A, E>
 
 /**
  * A request answered by a stream of responses.
@@ -86,10 +82,7 @@ export interface RequestMessage<out A, out E> {
  * @since 0.1.0
  * @category models
  */
-export interface StreamRequestMessage<out A, out E> {
-  readonly _tag: string
-  readonly [TypeId]: { readonly _kind: "StreamRequest"; readonly _A: Covariant<A>; readonly _E: Covariant<E> }
-}
+export type StreamRequestMessage<A, E> = messages.StreamRequestMessage<A, E>
 
 /**
  * A fact that happened, delivered to every handler subscribed to its type.
@@ -97,10 +90,7 @@ export interface StreamRequestMessage<out A, out E> {
  * @since 0.1.0
  * @category models
  */
-export interface EventMessage {
-  readonly _tag: string
-  readonly [TypeId]: { readonly _kind: "Event" }
-}
+export type EventMessage = messages.EventMessage
 
 /**
  * Any request instance.
@@ -108,7 +98,7 @@ export interface EventMessage {
  * @since 0.1.0
  * @category models
  */
-export type AnyRequest = RequestMessage<any, any>
+export type AnyRequest = messages.AnyRequest
 
 /**
  * Any streaming request instance.
@@ -116,7 +106,7 @@ export type AnyRequest = RequestMessage<any, any>
  * @since 0.1.0
  * @category models
  */
-export type AnyStreamRequest = StreamRequestMessage<any, any>
+export type AnyStreamRequest = messages.AnyStreamRequest
 
 /**
  * Any event instance.
@@ -124,7 +114,7 @@ export type AnyStreamRequest = StreamRequestMessage<any, any>
  * @since 0.1.0
  * @category models
  */
-export type AnyEvent = EventMessage
+export type AnyEvent = messages.AnyEvent
 
 /**
  * The response type of a request (the item type of a streaming request).
@@ -140,7 +130,7 @@ export type AnyEvent = EventMessage
  * @since 0.1.0
  * @category type-level
  */
-export type ResponseOf<R> = R extends { readonly [TypeId]: { readonly _A: Covariant<infer A> } } ? A : never
+export type ResponseOf<R> = messages.ResponseOf<R>
 
 /**
  * The failures a request's binding may end with, as declared by its `error` schema.
@@ -148,10 +138,9 @@ export type ResponseOf<R> = R extends { readonly [TypeId]: { readonly _A: Covari
  * @since 0.1.0
  * @category type-level
  */
-export type ErrorOf<R> = R extends { readonly [TypeId]: { readonly _E: Covariant<infer E> } } ? E : never
+export type ErrorOf<R> = messages.ErrorOf<R>
 
-type MissingSelfGeneric<Usage extends string> =
-  `Missing \`Self\` generic - use \`class Self extends Mediator.${Usage}<Self>()(...)\``
+type MissingSelfGeneric<Usage extends string> = messages.MissingSelfGeneric<Usage>
 
 /**
  * The class of a request: a tagged Schema class that also names its response and error schemas.
@@ -159,17 +148,13 @@ type MissingSelfGeneric<Usage extends string> =
  * @since 0.1.0
  * @category messages
  */
-export interface RequestClass<
+export type RequestClass<
   Self,
   Tag extends string,
   Fields extends Schema.Struct.Fields,
   Res extends Schema.Top,
   Err extends Schema.Top
-> extends Schema.Class<Self, Schema.TaggedStruct<Tag, Fields>, RequestMessage<Res["Type"], Err["Type"]>> {
-  readonly [ClassTypeId]: { readonly kind: "Request"; readonly tag: string }
-  readonly response: Res
-  readonly error: Err
-}
+> = messages.RequestClass<Self, Tag, Fields, Res, Err>
 
 /**
  * The class of a streaming request: its `response` schema describes each item.
@@ -177,17 +162,13 @@ export interface RequestClass<
  * @since 0.1.0
  * @category messages
  */
-export interface StreamRequestClass<
+export type StreamRequestClass<
   Self,
   Tag extends string,
   Fields extends Schema.Struct.Fields,
   Res extends Schema.Top,
   Err extends Schema.Top
-> extends Schema.Class<Self, Schema.TaggedStruct<Tag, Fields>, StreamRequestMessage<Res["Type"], Err["Type"]>> {
-  readonly [ClassTypeId]: { readonly kind: "StreamRequest"; readonly tag: string }
-  readonly response: Res
-  readonly error: Err
-}
+> = messages.StreamRequestClass<Self, Tag, Fields, Res, Err>
 
 /**
  * The class of an event.
@@ -195,13 +176,11 @@ export interface StreamRequestClass<
  * @since 0.1.0
  * @category messages
  */
-export interface EventClass<Self, Tag extends string, Fields extends Schema.Struct.Fields> extends Schema.Class<
+export type EventClass<Self, Tag extends string, Fields extends Schema.Struct.Fields> = messages.EventClass<
   Self,
-  Schema.TaggedStruct<Tag, Fields>,
-  EventMessage
-> {
-  readonly [ClassTypeId]: { readonly kind: "Event"; readonly tag: string }
-}
+  Tag,
+  Fields
+>
 
 /**
  * Any request class.
@@ -209,12 +188,7 @@ export interface EventClass<Self, Tag extends string, Fields extends Schema.Stru
  * @since 0.1.0
  * @category messages
  */
-export interface AnyRequestClass extends Schema.Top {
-  readonly [ClassTypeId]: { readonly kind: "Request"; readonly tag: string }
-  readonly Type: AnyRequest
-  readonly response: Schema.Top
-  readonly error: Schema.Top
-}
+export type AnyRequestClass = messages.AnyRequestClass
 
 /**
  * Any streaming request class.
@@ -222,12 +196,7 @@ export interface AnyRequestClass extends Schema.Top {
  * @since 0.1.0
  * @category messages
  */
-export interface AnyStreamRequestClass extends Schema.Top {
-  readonly [ClassTypeId]: { readonly kind: "StreamRequest"; readonly tag: string }
-  readonly Type: AnyStreamRequest
-  readonly response: Schema.Top
-  readonly error: Schema.Top
-}
+export type AnyStreamRequestClass = messages.AnyStreamRequestClass
 
 /**
  * Any event class.
@@ -235,10 +204,7 @@ export interface AnyStreamRequestClass extends Schema.Top {
  * @since 0.1.0
  * @category messages
  */
-export interface AnyEventClass extends Schema.Top {
-  readonly [ClassTypeId]: { readonly kind: "Event"; readonly tag: string }
-  readonly Type: AnyEvent
-}
+export type AnyEventClass = messages.AnyEventClass
 
 /**
  * Declares a request class. The fields are validated by the constructor and by decoding; `response` is the schema
@@ -567,8 +533,8 @@ export type EventHandlerTimeout = errors.EventHandlerTimeout
  */
 export const next: Effect.Effect<never> = internal.next
 
-type LinkError<L> = L extends (...args: ReadonlyArray<any>) => Effect.Effect<any, infer E, any> ? E : never
-type LinkServices<L> = L extends (...args: ReadonlyArray<any>) => Effect.Effect<any, any, infer R> ? R : never
+type LinkError<L> = checks.LinkError<L>
+type LinkServices<L> = checks.LinkServices<L>
 
 /**
  * A chain of responsibility as one handler: the links are tried in order, each answering the request or passing it
@@ -620,11 +586,7 @@ export const chain: <
  * @since 0.1.0
  * @category type-level
  */
-export type Caught<E, K> = [K] extends [never]
-  ? E
-  : K extends ReadonlyArray<infer T extends string>
-    ? ExtractTag<E, T>
-    : E
+export type Caught<E, K> = checks.Caught<E, K>
 
 /**
  * The failures of `E` that a list of tags `K` lets through (they stay in the binding's error type).
@@ -632,11 +594,7 @@ export type Caught<E, K> = [K] extends [never]
  * @since 0.1.0
  * @category type-level
  */
-export type Passed<E, K> = [K] extends [never]
-  ? never
-  : K extends ReadonlyArray<infer T extends string>
-    ? ExcludeTag<E, T>
-    : E
+export type Passed<E, K> = checks.Passed<E, K>
 
 /**
  * `T` when the failures that do not fall back (`Passed`) are declared by the request (`Declared`); otherwise a type
@@ -646,17 +604,7 @@ export type Passed<E, K> = [K] extends [never]
  * @since 0.1.0
  * @category type-level
  */
-export type CheckDeclared<Passed, Declared, T> =
-  true extends IsUninferred<Passed>
-    ? T
-    : [Passed] extends [Declared]
-      ? T
-      : {
-          readonly "failures that do not fall back must be declared in the request's error schema": Exclude<
-            Passed,
-            Declared
-          >
-        }
+export type CheckDeclared<Passed, Declared, T> = checks.CheckDeclared<Passed, Declared, T>
 
 /**
  * `T` when every tag of `on` (`K`) is a tag of the primary's failures `E`; otherwise a type naming the strays.
@@ -664,14 +612,7 @@ export type CheckDeclared<Passed, Declared, T> =
  * @since 0.1.0
  * @category type-level
  */
-export type CheckTags<E, K, T> =
-  true extends IsUninferred<E>
-    ? T
-    : [Exclude<K, Tags<E>>] extends [never]
-      ? T
-      : {
-          readonly "on names failures the primary never fails with": Exclude<K, Tags<E>>
-        }
+export type CheckTags<E, K, T> = checks.CheckTags<E, K, T>
 
 /**
  * The default of a binding's failure type parameter, standing for "not inferred yet". TypeScript checks the arguments
@@ -681,17 +622,14 @@ export type CheckTags<E, K, T> =
  *
  * @since 0.2.0
  */
-export interface Uninferred {
-  readonly [UninferredId]: typeof UninferredId
-}
-declare const UninferredId: unique symbol
+export type Uninferred = checks.Uninferred
 
 /**
  * `true` when `E` is the `Uninferred` placeholder (and not `never`, the failures of a primary that cannot fail).
  *
  * @since 0.2.0
  */
-export type IsUninferred<E> = [E] extends [never] ? false : [E] extends [Uninferred] ? true : false
+export type IsUninferred<E> = checks.IsUninferred<E>
 
 /**
  * The circuit a binding's primary runs through: a domain breaker's service key and, optionally, the circuit id
@@ -700,10 +638,7 @@ export type IsUninferred<E> = [E] extends [never] ? false : [E] extends [Uninfer
  * @since 0.1.0
  * @category bindings
  */
-export interface BreakerOptions<Self> {
-  readonly breaker?: CircuitBreaker.Key<Self> | undefined
-  readonly id?: string | undefined
-}
+export type BreakerOptions<Self> = checks.BreakerOptions<Self>
 
 /**
  * A message type bound to a primary and a fallback. `P` is the primary (a handler, or a chain of handlers), `K` the
@@ -714,11 +649,7 @@ export interface BreakerOptions<Self> {
  * @since 0.1.0
  * @category bindings
  */
-export interface FallbackBinding<P, K, Fb, Self> extends BreakerOptions<Self> {
-  readonly primary: P
-  readonly fallback: Fb
-  readonly on?: K | undefined
-}
+export type FallbackBinding<P, K, Fb, Self> = checks.FallbackBinding<P, K, Fb, Self>
 
 /**
  * A fallback binding whose `on` is a predicate: the failures it rejects pass through.
@@ -726,21 +657,12 @@ export interface FallbackBinding<P, K, Fb, Self> extends BreakerOptions<Self> {
  * @since 0.1.0
  * @category bindings
  */
-export interface PredicateFallbackBinding<P, On, Fb, Self> extends BreakerOptions<Self> {
-  readonly primary: P
-  readonly fallback: Fb
-  readonly on: On
-}
+export type PredicateFallbackBinding<P, On, Fb, Self> = checks.PredicateFallbackBinding<P, On, Fb, Self>
 
-type Req<C extends { readonly Type: unknown }> = C["Type"]
-type Res<C extends { readonly Type: unknown }> = ResponseOf<C["Type"]>
-type Err<C extends { readonly Type: unknown }> = ErrorOf<C["Type"]>
-type Trigger<E, Self> = Fallback.Trigger<E, Self, false>
-type Handler<C extends { readonly Type: unknown }, E, R> = (request: Req<C>) => Effect.Effect<Res<C>, E, R>
-type Producer<C extends { readonly Type: unknown }, E, R> = (request: Req<C>) => Stream.Stream<Res<C>, E, R>
-type IsStream<C> = C extends AnyStreamRequestClass ? true : false
-type Answer<C extends { readonly Type: unknown }, E, R> =
-  true extends IsStream<C> ? Stream.Stream<Res<C>, E, R> : Effect.Effect<Res<C>, E, R>
+type Req<C extends { readonly Type: unknown }> = checks.Req<C>
+type Err<C extends { readonly Type: unknown }> = checks.Err<C>
+type Trigger<E, Self> = checks.Trigger<E, Self>
+type Answer<C extends { readonly Type: unknown }, E, R> = checks.Answer<C, E, R>
 
 /**
  * What a fallback receives third: for a streaming request `{ emitted }`, the number of items the primary delivered
@@ -749,7 +671,7 @@ type Answer<C extends { readonly Type: unknown }, E, R> =
  * @since 0.1.0
  * @category type-level
  */
-export type ProgressFor<C> = true extends IsStream<C> ? Fallback.StreamProgress : never
+export type ProgressFor<C> = checks.ProgressFor<C>
 
 /**
  * What a request type is bound to: a handler returning an Effect (a chain made by `Mediator.chain` is one), or, for a
@@ -758,8 +680,7 @@ export type ProgressFor<C> = true extends IsStream<C> ? Fallback.StreamProgress 
  * @since 0.1.0
  * @category type-level
  */
-export type HandlerFor<C extends { readonly Type: unknown }, E, R> =
-  true extends IsStream<C> ? Producer<C, E, R> : Handler<C, E, R>
+export type HandlerFor<C extends { readonly Type: unknown }, E, R> = checks.HandlerFor<C, E, R>
 
 /**
  * The fallback of a binding: it receives the request, the trigger and, for a streaming request, `{ emitted }`, and
@@ -768,11 +689,7 @@ export type HandlerFor<C extends { readonly Type: unknown }, E, R> =
  * @since 0.1.0
  * @category type-level
  */
-export type FallbackFor<C extends { readonly Type: unknown }, T, Checked> = (
-  request: Req<C>,
-  trigger: T,
-  progress: ProgressFor<C>
-) => Checked
+export type FallbackFor<C extends { readonly Type: unknown }, T, Checked> = checks.FallbackFor<C, T, Checked>
 
 /**
  * A fallback's answer with its checks: `on` names failures of the primary (`E`), and the failures that do not fall
@@ -781,11 +698,7 @@ export type FallbackFor<C extends { readonly Type: unknown }, T, Checked> = (
  * @since 0.1.0
  * @category type-level
  */
-export type CheckedAnswer<E, K, Declared, Answer> = CheckTags<
-  E,
-  [K] extends [never] ? never : K extends ReadonlyArray<infer T> ? T : never,
-  CheckDeclared<Passed<E, K>, Declared, Answer>
->
+export type CheckedAnswer<E, K, Declared, Answer> = checks.CheckedAnswer<E, K, Declared, Answer>
 
 /**
  * A request (or streaming request) type bound to its handling, made by `bind`.
@@ -793,11 +706,7 @@ export type CheckedAnswer<E, K, Declared, Answer> = CheckTags<
  * @since 0.1.0
  * @category bindings
  */
-export interface RequestBinding<out R> {
-  readonly [BindingTypeId]: { readonly _R: Covariant<R> }
-  readonly kind: "Request" | "StreamRequest"
-  readonly tag: string
-}
+export type RequestBinding<R> = checks.RequestBinding<R>
 
 /**
  * An event handler subscribed to an event type, made by `subscribe`.
@@ -805,11 +714,7 @@ export interface RequestBinding<out R> {
  * @since 0.1.0
  * @category bindings
  */
-export interface EventBinding<out R> {
-  readonly [BindingTypeId]: { readonly _R: Covariant<R> }
-  readonly kind: "Event"
-  readonly tag: string
-}
+export type EventBinding<R> = checks.EventBinding<R>
 
 /**
  * A group of request bindings (python-cqrs's `RequestMap`), to assemble from several modules.
@@ -817,11 +722,7 @@ export interface EventBinding<out R> {
  * @since 0.1.0
  * @category bindings
  */
-export interface RequestMap<out R> {
-  readonly [BindingTypeId]: { readonly _R: Covariant<R> }
-  readonly kind: "RequestMap"
-  readonly bindings: ReadonlyArray<RequestBinding<unknown>>
-}
+export type RequestMap<R> = checks.RequestMap<R>
 
 /**
  * A group of event bindings (python-cqrs's `EventMap`).
@@ -829,11 +730,7 @@ export interface RequestMap<out R> {
  * @since 0.1.0
  * @category bindings
  */
-export interface EventMap<out R> {
-  readonly [BindingTypeId]: { readonly _R: Covariant<R> }
-  readonly kind: "EventMap"
-  readonly bindings: ReadonlyArray<EventBinding<unknown>>
-}
+export type EventMap<R> = checks.EventMap<R>
 
 /**
  * The services needed by a binding or a map.
@@ -841,7 +738,7 @@ export interface EventMap<out R> {
  * @since 0.1.0
  * @category type-level
  */
-export type Services<B> = B extends { readonly [BindingTypeId]: { readonly _R: Covariant<infer R> } } ? R : never
+export type Services<B> = checks.Services<B>
 
 /**
  * Binds a request type to its handling: a handler `(request) => Effect` (a chain of responsibility made by
