@@ -88,6 +88,11 @@ const exhaustedFor = (chain: string) =>
  * Counts the calls a provider is running. The count belongs to the provider as added, so every chain derived from
  * the one it was added to shares it: the limit protects the dependency, whichever chain calls it.
  *
+ * A counter rather than an Effect `Semaphore`: a call over the limit is rejected at once and never waits, so the
+ * wait queue a semaphore maintains would never be used, and a check-and-increment in one synchronous step is all the
+ * admission needs (fibers of one runtime never run it concurrently). The release is in `ensuring` under
+ * `uninterruptibleMask`, so an interrupted or failing call (or a throwing `on`) never keeps its permit.
+ *
  * @internal
  */
 export class Limiter {
