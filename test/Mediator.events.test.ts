@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Data, Effect, Fiber, Layer, Metric, Schema } from "effect"
+import { Cause, Data, Effect, Fiber, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker, Mediator } from "effect-fallback"
-import { type CapturedLog, captureLogs } from "./support/capture.ts"
+import { failures, withMediator } from "./support/mediator.ts"
 
 class UserJoined extends Mediator.Event<UserJoined>()("UserJoined", { userId: Schema.String }) {}
 class WelcomeSent extends Mediator.Event<WelcomeSent>()("WelcomeSent", { userId: Schema.String, via: Schema.String }) {}
@@ -25,25 +25,6 @@ const joined = new UserJoined({ userId: "u1" })
 const joinBinding = Mediator.bind(JoinUser, (req) =>
   Mediator.emit(new UserJoined({ userId: req.userId })).pipe(Effect.as(`joined ${req.userId}`))
 )
-
-const failures = (event: string, handler: string) =>
-  Effect.map(
-    Metric.value(Metric.withAttributes(Mediator.eventHandlerFailures, { event, handler })),
-    (state) => state.count
-  )
-
-/** Runs `effect` with a fresh metric registry, captured logs and the mediator built from `options`. */
-const withMediator = <A, E, R>(
-  options: Parameters<typeof Mediator.layer>[0],
-  effect: (logs: ReadonlyArray<CapturedLog>) => Effect.Effect<A, E, R>
-) => {
-  const { layer, logs } = captureLogs()
-  return effect(logs).pipe(
-    Effect.provide(Mediator.layer(options) as Layer.Layer<Mediator.Mediator, Mediator.DuplicateBinding>),
-    Effect.provide(layer),
-    Effect.provideService(Metric.MetricRegistry, new Map())
-  )
-}
 
 describe("Mediator events", () => {
   describe("publish", () => {

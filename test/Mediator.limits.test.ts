@@ -1,10 +1,10 @@
 // The mediator's limits against handlers that misbehave and payloads from the outside: nesting depth, event
 // handlers that never end, callbacks that throw, and messages built from untrusted input.
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Layer, Metric, Schema } from "effect"
+import { Cause, Effect, Exit, Fiber, Layer, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import { Mediator } from "effect-fallback"
-import { type CapturedLog, captureLogs } from "./support/capture.ts"
+import { failures, withMediator } from "./support/mediator.ts"
 
 class Ping extends Mediator.Request<Ping>()("Ping", { n: Schema.Number }, { response: Schema.Number }) {}
 class Pong extends Mediator.Request<Pong>()("Pong", { n: Schema.Number }, { response: Schema.Number }) {}
@@ -17,25 +17,6 @@ class Risky extends Mediator.Request<Risky>()(
   { n: Schema.Number },
   { response: Schema.Number, error: Boom }
 ) {}
-
-const failures = (event: string, handler: string) =>
-  Effect.map(
-    Metric.value(Metric.withAttributes(Mediator.eventHandlerFailures, { event, handler })),
-    (state) => state.count
-  )
-
-/** Runs `effect` with captured logs, a fresh metric registry and the mediator built from `options`. */
-const withMediator = <A, E, R>(
-  options: Parameters<typeof Mediator.layer>[0],
-  effect: (logs: ReadonlyArray<CapturedLog>) => Effect.Effect<A, E, R>
-) => {
-  const { layer, logs } = captureLogs()
-  return effect(logs).pipe(
-    Effect.provide(Mediator.layer(options) as Layer.Layer<Mediator.Mediator, Mediator.InvalidBinding>),
-    Effect.provide(layer),
-    Effect.provideService(Metric.MetricRegistry, new Map())
-  )
-}
 
 const defectOf = <A, E>(exit: Exit.Exit<A, E>): unknown => {
   if (Exit.isSuccess(exit)) return undefined

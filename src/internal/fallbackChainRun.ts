@@ -391,23 +391,11 @@ export const guarded = (
 export class SequentialRun extends Run {
   current = 0
   attemptStartedAt = 0
-  readonly outerContext: Context.Context<never>
+  readonly outerContext: Context.Context<never> = this.fiber.context
   /** The caller's context with the span as parent, built on the first asynchronous attempt. */
   spanContext: Context.Context<never> | undefined = undefined
   pending: Effect.Effect<unknown, unknown, unknown> = Effect.void
   entered = false
-
-  constructor(
-    chain: FallbackChainImpl,
-    input: unknown,
-    settings: Settings,
-    fiber: FiberNs.Fiber<unknown, unknown>,
-    span: Tracer.Span | undefined,
-    startedAt?: number
-  ) {
-    super(chain, input, settings, fiber, span, startedAt)
-    this.outerContext = fiber.context
-  }
 
   readonly onSuccess = (value: unknown): Effect.Effect<Result<unknown>> => {
     this.leaveSpan()
