@@ -207,29 +207,57 @@ const guardedEffect = (plan: Plan, build: (trigger: unknown) => AnyEffect, prima
 }
 
 /**
- * `orElse` with its options checked once, for primaries built per call (the Mediator's fallback bindings, whose
- * primary handles one message): a call pays for one `catchIf`, and for the breaker's `protect` when there is one.
+ * `orElse`'s decision with its options checked once, for a primary that someone else runs (the Mediator runs a
+ * fallback binding's primary as an attempt of the call, on that call's message, and hands its failure here).
  *
  * @internal
  */
-export const prepareEffect = (
-  options: RawOptions | undefined
-): ((primary: AnyEffect, fallback: (trigger: unknown) => AnyEffect) => AnyEffect) => {
+export interface Recovery {
+  readonly breaker: BreakerKey | undefined
+  readonly id: string | undefined
+  /** The check "this failure is the rejection of this recovery's circuit by `breaker`" (kept per breaker). */
+  readonly rejectionOf: (breaker: CircuitBreaker) => (error: unknown) => boolean
+  /**
+   * The effect that answers the primary's failure `cause` through `fallback`, as `orElse` would; `undefined` when
+   * the cause is not one that falls back (it passes through as is).
+   */
+  readonly recover: (
+    cause: Cause.Cause<unknown>,
+    isRejection: ((error: unknown) => boolean) | undefined,
+    fallback: (trigger: unknown) => AnyEffect
+  ) => AnyEffect | undefined
+}
+
+/** @internal */
+export const prepareRecovery = (options: RawOptions | undefined): Recovery => {
   const plan = makePlan("Fallback.orElse", options)
-  const key = plan.breaker
-  if (key === undefined) return (primary, fallback) => recoverEffect(plan, fallback, primary, undefined)
-  const id = plan.id as string
   let cachedBreaker: CircuitBreaker | undefined
-  let isRejection: (error: unknown) => boolean = constTrue
-  return (primary, fallback) =>
-    Effect.withFiber((fiber) => {
-      const breaker = Context.getUnsafe(fiber.context as Context.Context<unknown>, key)
+  let cachedRejection: (error: unknown) => boolean = constTrue
+  return {
+    breaker: plan.breaker,
+    id: plan.id,
+    rejectionOf: (breaker) => {
       if (breaker !== cachedBreaker) {
-        isRejection = isRejectionOf(breaker, id)
+        cachedRejection = isRejectionOf(breaker, plan.id as string)
         cachedBreaker = breaker
       }
-      return recoverEffect(plan, fallback, breaker.protect(id)(primary), isRejection)
-    })
+      return cachedRejection
+    },
+    recover: (cause, isRejection, fallback) => {
+      if (plan.defects) {
+        const trigger = selectTrigger(plan, isRejection)(cause)
+        return trigger === NoTrigger ? undefined : activateEffect(plan, fallback, trigger, cause)
+      }
+      // As `Effect.catchIf`: a cause holding a defect passes; otherwise its first typed failure is tested.
+      let failure: unknown = NoTrigger
+      for (const reason of cause.reasons) {
+        if (reason._tag === "Die") return undefined
+        if (reason._tag === "Fail" && failure === NoTrigger) failure = reason.error
+      }
+      if (failure === NoTrigger || !(isRejection?.(failure) || plan.matches(failure))) return undefined
+      return activateEffect(plan, fallback, failure, undefined)
+    }
+  }
 }
 
 const isDataFirstEffect = (args: IArguments): boolean => Effect.isEffect(args[1]) || typeof args[1] === "function"

@@ -1,6 +1,7 @@
 import { Context, Effect, Stream } from "effect"
 import type { Cause, Fiber } from "effect"
 import type { AnyEvent } from "../Mediator.ts"
+import type { Recovery } from "./fallback.ts"
 
 // Attempts: one run of one handler on one message, and the events it raised. `emit` adds to the attempt running in
 // the fiber; the attempt's events are published when it succeeds and dropped when it fails, so a fallback starts
@@ -210,8 +211,8 @@ export class FiberCalls {
  * back after; on success its events become the call's, so only the winning attempt's events are ever published.
  */
 class SubAttempt extends Attempt {
-  private readonly call: Attempt
-  private readonly slot: Slot
+  protected readonly call: Attempt
+  protected readonly slot: Slot
   constructor(call: Attempt, slot: Slot) {
     super(call.message, call.publisher, call.parent)
     this.call = call
@@ -230,12 +231,10 @@ class SubAttempt extends Attempt {
 }
 
 /**
- * Runs `handler(message)` as its own attempt inside the call running in the fiber (a fallback binding's primary or
- * fallback). A handler that throws instead of returning an Effect dies with the throw.
- *
- * @internal
+ * Runs `handler(message)` as its own attempt inside the call running in the fiber (a fallback binding's fallback). A
+ * handler that throws instead of returning an Effect dies with the throw.
  */
-export const attemptEffect = (
+const attemptEffect = (
   handler: (message: any) => Effect.Effect<unknown, unknown, unknown>,
   message: unknown
 ): Effect.Effect<unknown, unknown, unknown> =>
@@ -248,6 +247,69 @@ export const attemptEffect = (
       return Effect.die(defect)
     }
     return Effect.matchCauseEffectEager(handled, new SubAttempt(slot.current as Attempt, slot))
+  })
+
+/**
+ * A fallback binding's primary as an attempt of the call: a failure that falls back (as `recovery` decides) runs the
+ * fallback, on the same message, as the call's next attempt; any other exit is the primary's own.
+ */
+class PrimaryAttempt extends SubAttempt {
+  readonly recovery: Recovery
+  readonly isRejection: ((error: unknown) => boolean) | undefined
+  readonly fallback: (message: any, trigger: unknown) => Effect.Effect<unknown, unknown, unknown>
+  constructor(
+    call: Attempt,
+    slot: Slot,
+    recovery: Recovery,
+    isRejection: ((error: unknown) => boolean) | undefined,
+    fallback: (message: any, trigger: unknown) => Effect.Effect<unknown, unknown, unknown>
+  ) {
+    super(call, slot)
+    this.recovery = recovery
+    this.isRejection = isRejection
+    this.fallback = fallback
+  }
+  override readonly onFailure = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E> => {
+    this.slot.current = this.call
+    const message = this.message
+    const recovered = this.recovery.recover(cause, this.isRejection, (trigger) =>
+      attemptEffect((request) => this.fallback(request, trigger), message)
+    )
+    return (recovered ?? Effect.failCause(cause)) as Effect.Effect<never, E>
+  }
+}
+
+/**
+ * A fallback binding run on `message`: the primary as an attempt of the call running in the fiber (through the
+ * binding's circuit when it has one), then the fallback as the next attempt if the primary's failure falls back.
+ * The options were checked once, in `recovery`; a call allocates its attempts and nothing else on the success path.
+ *
+ * @internal
+ */
+export const fallbackAttempt = (
+  recovery: Recovery,
+  primary: (message: any) => Effect.Effect<unknown, unknown, unknown>,
+  fallback: (message: any, trigger: unknown) => Effect.Effect<unknown, unknown, unknown>,
+  message: unknown
+): Effect.Effect<unknown, unknown, unknown> =>
+  Effect.withFiber((fiber) => {
+    const slot = fiber.getRef(CurrentSlot) as Slot
+    let handled: Effect.Effect<unknown, unknown, unknown>
+    try {
+      handled = primary(message)
+    } catch (defect) {
+      handled = Effect.die(defect)
+    }
+    let isRejection: ((error: unknown) => boolean) | undefined
+    if (recovery.breaker !== undefined) {
+      const breaker = Context.getUnsafe(fiber.context as Context.Context<unknown>, recovery.breaker)
+      handled = breaker.protect(recovery.id as string)(handled)
+      isRejection = recovery.rejectionOf(breaker)
+    }
+    return Effect.matchCauseEffectEager(
+      handled,
+      new PrimaryAttempt(slot.current as Attempt, slot, recovery, isRejection, fallback)
+    )
   })
 
 /**

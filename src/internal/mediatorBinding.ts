@@ -1,9 +1,9 @@
 import { Formatter, Metric } from "effect"
 import type { Effect, Schema, Stream } from "effect"
 import type * as Fallback from "../Fallback.ts"
-import { prepareEffect, prepareStream } from "./fallback.ts"
+import { prepareRecovery, prepareStream } from "./fallback.ts"
 import { InvalidFallbackOptions } from "./fallbackErrors.ts"
-import { type Attempt, attemptEffect, attemptStream, eventfulStream } from "./mediatorAttempt.ts"
+import { type Attempt, attemptStream, eventfulStream, fallbackAttempt } from "./mediatorAttempt.ts"
 import { invalidChainOf } from "./mediatorChain.ts"
 import { InvalidBinding } from "./mediatorErrors.ts"
 import { BindingTypeId, type Kind, markerOf } from "./mediatorSchema.ts"
@@ -144,11 +144,8 @@ const prepared = <A>(tag: string, prepare: () => A): A => {
 const fallbackEffect = (tag: string, spec: FallbackSpec, id: string): ((message: any) => AnyEffect) => {
   const primary = functionOf(tag, "primary", "a handler function", spec.primary)
   const fallback = functionOf(tag, "fallback", "a handler function (request, trigger) => Effect", spec.fallback)
-  const recover = prepared(tag, () => prepareEffect(fallbackOptions(spec, id) as any))
-  return (message) =>
-    recover(attemptEffect(primary, message), (trigger) =>
-      attemptEffect((request) => fallback(request, trigger), message)
-    )
+  const recovery = prepared(tag, () => prepareRecovery(fallbackOptions(spec, id) as any))
+  return (message) => fallbackAttempt(recovery, primary, fallback, message)
 }
 
 /** @internal */
