@@ -484,6 +484,7 @@ export const ChainExhaustedSchema: typeof errors.ChainExhaustedSchema = errors.C
  * ```
  *
  * @since 0.2.0
+ * @category errors
  */
 export const DispatchDepthExceeded: typeof errors.DispatchDepthExceeded = errors.DispatchDepthExceeded
 
@@ -491,6 +492,7 @@ export const DispatchDepthExceeded: typeof errors.DispatchDepthExceeded = errors
  * The instance type of `DispatchDepthExceeded`.
  *
  * @since 0.2.0
+ * @category errors
  */
 export type DispatchDepthExceeded = errors.DispatchDepthExceeded
 
@@ -505,6 +507,7 @@ export type DispatchDepthExceeded = errors.DispatchDepthExceeded
  * ```
  *
  * @since 0.2.0
+ * @category errors
  */
 export const EventHandlerTimeout: typeof errors.EventHandlerTimeout = errors.EventHandlerTimeout
 
@@ -512,6 +515,7 @@ export const EventHandlerTimeout: typeof errors.EventHandlerTimeout = errors.Eve
  * The instance type of `EventHandlerTimeout`.
  *
  * @since 0.2.0
+ * @category errors
  */
 export type EventHandlerTimeout = errors.EventHandlerTimeout
 
@@ -621,6 +625,7 @@ export type CheckTags<E, K, T> = checks.CheckTags<E, K, T>
  * failures are known.
  *
  * @since 0.2.0
+ * @category type-level
  */
 export type Uninferred = checks.Uninferred
 
@@ -628,6 +633,7 @@ export type Uninferred = checks.Uninferred
  * `true` when `E` is the `Uninferred` placeholder (and not `never`, the failures of a primary that cannot fail).
  *
  * @since 0.2.0
+ * @category type-level
  */
 export type IsUninferred<E> = checks.IsUninferred<E>
 
@@ -918,6 +924,7 @@ export type EventConcurrency = "sequential" | "unbounded" | number
  * are published in a fiber of the mediator's scope, interrupted when the mediator's layer is released).
  *
  * @since 0.2.0
+ * @category options
  */
 export type EventDelivery = "awaited" | "detached"
 
