@@ -470,6 +470,30 @@ describe("FallbackChain", () => {
     )
   })
 
+  describe("callbacks that throw", () => {
+    it.effect("an `on` predicate that throws makes the call die with the throw, and frees the provider's permit", () =>
+      Effect.gen(function* () {
+        let throws = true
+        const chain = FallbackChain.make<string>("throwing").pipe(
+          FallbackChain.add("live", (input) => (input === "down" ? fail(connectionLost) : Effect.succeed(input)), {
+            concurrency: 1,
+            on: (): boolean => {
+              if (throws) throw new Error("on threw")
+              return true
+            }
+          }),
+          FallbackChain.add("static", () => Effect.succeed("static"))
+        )
+        const exit = yield* Effect.exit(FallbackChain.execute(chain, "down"))
+        const defect = Exit.isFailure(exit) ? Cause.findDefect(exit.cause) : undefined
+        assert.strictEqual(defect?._tag === "Success" ? (defect.success as Error).message : undefined, "on threw")
+        throws = false
+        assert.strictEqual((yield* FallbackChain.execute(chain, "up")).source, "live")
+        assert.strictEqual((yield* FallbackChain.execute(chain, "down")).source, "static")
+      })
+    )
+  })
+
   describe("last known good", () => {
     it.effect("a key that throws on the primary's answer: the answer stands, unremembered, and it is logged", () => {
       const { layer, logs } = captureLogs()
