@@ -10,8 +10,8 @@ import type { Recovery } from "./fallback.ts"
 
 /** What an attempt needs from its mediator. @internal */
 export interface Publisher {
-  /** Publishes the events an attempt raised (never fails). */
-  readonly publishAll: (events: ReadonlyArray<AnyEvent>) => Effect.Effect<void>
+  /** Publishes the events the attempt `from` raised (never fails). */
+  readonly publishAll: (events: ReadonlyArray<AnyEvent>, from: Attempt) => Effect.Effect<void>
   /** The caller's context merged with the mediator layer's (the handlers' services). */
   readonly contextFor: (callerContext: Context.Context<never>) => Context.Context<never>
   /** How many dispatches may nest. */
@@ -47,7 +47,7 @@ export class Attempt {
   /** Publishes what the attempt raised, then answers with its value: the continuation of a successful handler. */
   finish<A>(value: A): Effect.Effect<A> {
     const events = this.take()
-    return events === undefined ? Effect.succeed(value) : Effect.as(this.publisher.publishAll(events), value)
+    return events === undefined ? Effect.succeed(value) : Effect.as(this.publisher.publishAll(events, this), value)
   }
 }
 
@@ -188,7 +188,7 @@ export class FiberCalls {
       this.restore(call)
       return Effect.succeed(value)
     }
-    return Effect.matchCauseEffect(call.publisher.publishAll(events), {
+    return Effect.matchCauseEffect(call.publisher.publishAll(events, call), {
       onSuccess: () => {
         this.restore(call)
         return Effect.succeed(value)

@@ -163,36 +163,37 @@ export class MediatorRuntime implements M.Mediator, Publisher, SendsOnFiber {
   // ---- events
 
   /**
-   * One handler's run of one event, isolated: whatever it ends with (a failure, a defect, a throw, its timeout, a
-   * dispatch too deep) is logged and counted, never passed on. A handler that answers with an `Exit` is done: only
-   * an effect that still has to run is given the timeout.
+   * One handler's run of one event published from the handler run `parent`, isolated: whatever it ends with (a
+   * failure, a defect, a throw, its timeout, a dispatch too deep) is logged and counted, never passed on. A handler
+   * that answers with an `Exit` is done: only an effect that still has to run is given the timeout.
    */
-  readonly runHandler = (entry: EventEntry, event: M.AnyEvent): Effect.Effect<void> =>
-    Effect.withFiber((fiber) => {
-      let attempt: Attempt
-      let handled: AnyEffect
-      try {
-        attempt = new Attempt(event, this, this.parentOf(fiber, event))
-        handled = entry.run(event)
-      } catch (defect) {
-        return this.reportFailure(entry, Cause.die(defect))
-      }
-      const timeout = this.settings.eventHandlerTimeout
-      if (timeout !== undefined && !Exit.isExit(handled)) {
-        handled = Effect.timeoutOrElse(handled, {
-          duration: timeout,
-          orElse: () => Effect.fail(new EventHandlerTimeout({ event: event._tag, handler: entry.id, timeout }))
-        })
-      }
-      return Effect.catchCause(
-        Effect.provideService(
-          Effect.flatMap(handled, (value) => attempt.finish(value)),
-          CurrentSlot,
-          new Slot(attempt)
-        ),
-        (cause) => this.reportFailure(entry, cause)
-      ) as Effect.Effect<void>
-    })
+  runHandler(entry: EventEntry, event: M.AnyEvent, parent: Attempt | undefined): Effect.Effect<void> {
+    if (parent !== undefined && parent.depth >= this.maxDepth) {
+      return this.reportFailure(entry, Cause.die(this.tooDeep(parent, event)))
+    }
+    const attempt = new Attempt(event, this, parent)
+    let handled: AnyEffect
+    try {
+      handled = entry.run(event)
+    } catch (defect) {
+      return this.reportFailure(entry, Cause.die(defect))
+    }
+    const timeout = this.settings.eventHandlerTimeout
+    if (timeout !== undefined && !Exit.isExit(handled)) {
+      handled = Effect.timeoutOrElse(handled, {
+        duration: timeout,
+        orElse: () => Effect.fail(new EventHandlerTimeout({ event: event._tag, handler: entry.id, timeout }))
+      })
+    }
+    return Effect.catchCause(
+      Effect.provideService(
+        Effect.flatMap(handled, (value) => attempt.finish(value)),
+        CurrentSlot,
+        new Slot(attempt)
+      ),
+      (cause) => this.reportFailure(entry, cause)
+    ) as Effect.Effect<void>
+  }
 
   reportFailure(entry: EventEntry, cause: Cause.Cause<unknown>): Effect.Effect<void> {
     if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause) as Effect.Effect<never>
@@ -203,32 +204,32 @@ export class MediatorRuntime implements M.Mediator, Publisher, SendsOnFiber {
     )
   }
 
-  publishOne(event: M.AnyEvent): Effect.Effect<void> {
+  publishOne(event: M.AnyEvent, parent: Attempt | undefined): Effect.Effect<void> {
     const handlers = this.entries.events.get(event._tag)
     if (handlers === undefined) return Effect.void
-    if (handlers.length === 1) return this.runHandler(handlers[0], event)
-    return Effect.forEach(handlers, (entry) => this.runHandler(entry, event), {
+    if (handlers.length === 1) return this.runHandler(handlers[0], event, parent)
+    return Effect.forEach(handlers, (entry) => this.runHandler(entry, event, parent), {
       concurrency: this.settings.concurrency,
       discard: true
     })
   }
 
   /**
-   * Publishes the events a handler raised, in order. Detached, they run in a fiber of the mediator's scope and the
-   * handler's answer does not wait for them.
+   * Publishes the events the handler run `from` raised, in order. Detached, they run in a fiber of the mediator's
+   * scope and the handler's answer does not wait for them.
    */
-  readonly publishAll = (events: ReadonlyArray<M.AnyEvent>): Effect.Effect<void> => {
+  readonly publishAll = (events: ReadonlyArray<M.AnyEvent>, from: Attempt): Effect.Effect<void> => {
     const publishing =
       events.length === 1
-        ? this.publishOne(events[0])
-        : Effect.forEach(events, (event) => this.publishOne(event), { discard: true })
+        ? this.publishOne(events[0], from)
+        : Effect.forEach(events, (event) => this.publishOne(event, from), { discard: true })
     return this.settings.eventDelivery === "awaited" ? publishing : Effect.asVoid(Effect.forkIn(publishing, this.scope))
   }
 
   readonly publish = (event: M.AnyEvent): Effect.Effect<void> =>
     Effect.withFiber((fiber) => {
       const context = this.contextFor(fiber.context)
-      return Effect.updateContext(this.publishOne(event), () => context)
+      return Effect.updateContext(this.publishOne(event, currentAttempt(fiber)), () => context)
     })
 
   // ---- payloads from the outside
