@@ -230,23 +230,26 @@ class SubAttempt extends Attempt {
   }
 }
 
-/**
- * Runs `handler(message)` as its own attempt inside the call running in the fiber (a fallback binding's fallback). A
- * handler that throws instead of returning an Effect dies with the throw.
- */
+/** `handler(message)`; a handler that throws instead of returning an Effect dies with the throw. @internal */
+export const handle = (
+  handler: (message: any) => Effect.Effect<unknown, unknown, unknown>,
+  message: unknown
+): Effect.Effect<unknown, unknown, unknown> => {
+  try {
+    return handler(message)
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+}
+
+/** Runs `handler(message)` as its own attempt inside the call running in the fiber (a fallback binding's fallback). */
 const attemptEffect = (
   handler: (message: any) => Effect.Effect<unknown, unknown, unknown>,
   message: unknown
 ): Effect.Effect<unknown, unknown, unknown> =>
   Effect.withFiber((fiber) => {
     const slot = fiber.getRef(CurrentSlot) as Slot
-    let handled: Effect.Effect<unknown, unknown, unknown>
-    try {
-      handled = handler(message)
-    } catch (defect) {
-      return Effect.die(defect)
-    }
-    return Effect.matchCauseEffectEager(handled, new SubAttempt(slot.current as Attempt, slot))
+    return Effect.matchCauseEffectEager(handle(handler, message), new SubAttempt(slot.current as Attempt, slot))
   })
 
 /**
@@ -294,12 +297,7 @@ export const fallbackAttempt = (
 ): Effect.Effect<unknown, unknown, unknown> =>
   Effect.withFiber((fiber) => {
     const slot = fiber.getRef(CurrentSlot) as Slot
-    let handled: Effect.Effect<unknown, unknown, unknown>
-    try {
-      handled = primary(message)
-    } catch (defect) {
-      handled = Effect.die(defect)
-    }
+    let handled = handle(primary, message)
     let isRejection: ((error: unknown) => boolean) | undefined
     if (recovery.breaker !== undefined) {
       const breaker = Context.getUnsafe(fiber.context as Context.Context<unknown>, recovery.breaker)

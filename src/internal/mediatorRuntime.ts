@@ -7,6 +7,7 @@ import {
   currentAttempt,
   CurrentSlot,
   FiberCalls,
+  handle,
   messageChain,
   type Publisher,
   Slot
@@ -172,12 +173,7 @@ export class MediatorRuntime implements M.Mediator, Publisher, SendsOnFiber {
       return this.reportFailure(entry, Cause.die(this.tooDeep(parent, event)))
     }
     const attempt = new Attempt(event, this, parent)
-    let handled: AnyEffect
-    try {
-      handled = entry.run(event)
-    } catch (defect) {
-      return this.reportFailure(entry, Cause.die(defect))
-    }
+    let handled = handle(entry.run, event)
     const timeout = this.settings.eventHandlerTimeout
     if (timeout !== undefined && !Exit.isExit(handled)) {
       handled = Effect.timeoutOrElse(handled, {
