@@ -349,6 +349,18 @@ describe("Mediator", () => {
       })
     )
 
+    it.effect("a chain of things that are not functions fails the layer with InvalidBinding, not the caller", () =>
+      Effect.gen(function* () {
+        const links = Mediator.chain(CountUsers, 42 as any)
+        const error = yield* build(Mediator.layer({ requests: [Mediator.bind(CountUsers, links as any)] }))
+        assert.strictEqual(error._tag, "InvalidBinding")
+        if (error._tag === "InvalidBinding") {
+          assert.strictEqual(error.tag, "CountUsers")
+          assert.strictEqual(error.field, "links")
+        }
+      })
+    )
+
     it.effect("eventConcurrency must be sequential, unbounded or a positive integer", () =>
       Effect.gen(function* () {
         const error = yield* build(Mediator.layer({ eventConcurrency: 0 }))
