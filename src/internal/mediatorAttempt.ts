@@ -226,6 +226,10 @@ class SubAttempt extends Attempt {
   }
   readonly onFailure = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E> => {
     this.slot.current = this.call
+    return this.failed(cause) as Effect.Effect<never, E>
+  }
+  /** What the attempt's failure becomes, once the slot is given back: the failure itself. */
+  protected failed(cause: Cause.Cause<unknown>): Effect.Effect<unknown, unknown, unknown> {
     return Effect.failCause(cause)
   }
 }
@@ -272,13 +276,12 @@ class PrimaryAttempt extends SubAttempt {
     this.isRejection = isRejection
     this.fallback = fallback
   }
-  override readonly onFailure = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E> => {
-    this.slot.current = this.call
+  protected override failed(cause: Cause.Cause<unknown>): Effect.Effect<unknown, unknown, unknown> {
     const message = this.message
     const recovered = this.recovery.recover(cause, this.isRejection, (trigger) =>
       attemptEffect((request) => this.fallback(request, trigger), message)
     )
-    return (recovered ?? Effect.failCause(cause)) as Effect.Effect<never, E>
+    return recovered ?? Effect.failCause(cause)
   }
 }
 
