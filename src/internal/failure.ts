@@ -46,7 +46,42 @@ const fieldsOf = (error: object): string => {
     fields[key] = (error as Record<string, unknown>)[key]
     any = true
   }
-  return any ? ` ${Formatter.format(fields)}` : ""
+  return any ? Formatter.format(fields) : ""
+}
+
+/**
+ * The name a failure goes by: its `_tag`, else an `Error`'s `name`; `undefined` for anything else. Never throws.
+ *
+ * @internal
+ */
+export const failureName = (failure: unknown): string | undefined => {
+  try {
+    if (typeof failure !== "object" || failure === null) return undefined
+    const tag = (failure as { readonly _tag?: unknown })._tag
+    if (typeof tag === "string") return tag
+    return failure instanceof Error ? failure.name : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * What a failure says beyond its name: its `message`, else (for a tagged error without one) its own fields,
+ * formatted, else the value formatted by effect's `Formatter`; at most `MAX_DESCRIPTION` characters. Never throws.
+ *
+ * @internal
+ */
+export const failureDetail = (failure: unknown): string => {
+  try {
+    if (typeof failure === "object" && failure !== null) {
+      const message = (failure as { readonly message?: unknown }).message
+      if (typeof message === "string" && message.length > 0) return truncate(message)
+      if (typeof (failure as { readonly _tag?: unknown })._tag === "string") return truncate(fieldsOf(failure))
+    }
+    return truncate(Formatter.format(failure))
+  } catch {
+    return "a failure that cannot be described"
+  }
 }
 
 const describeUnsafe = (failure: unknown, fields: boolean): string => {
@@ -55,7 +90,9 @@ const describeUnsafe = (failure: unknown, fields: boolean): string => {
     const name = typeof _tag === "string" ? _tag : failure instanceof Error ? failure.name : undefined
     if (name !== undefined) {
       if (typeof message === "string" && message.length > 0) return `${name}: ${message}`
-      return fields ? `${name}${fieldsOf(failure)}` : name
+      if (!fields) return name
+      const formatted = fieldsOf(failure)
+      return formatted === "" ? name : `${name} ${formatted}`
     }
   }
   return Formatter.format(failure)

@@ -2,7 +2,8 @@
  * What a saga reports and what its engine stores: plain, encodable values (an error becomes a `StepError`, never a
  * class instance), built from the saga's context schema.
  */
-import { Cause, Formatter, Schema } from "effect"
+import { Cause, Schema } from "effect"
+import { failureDetail, failureName } from "./failure.ts"
 
 /** @internal */
 export interface StepError {
@@ -114,53 +115,15 @@ export const CompensationOutcome: Schema.Codec<CompensationOutcome, any> = Schem
   Schema.Struct({ _tag: Schema.tag("Failed"), error: StepError, attempts: Schema.Number })
 ]) as unknown as Schema.Codec<CompensationOutcome, any>
 
-const nameOf = (value: unknown): string | undefined => {
-  if (typeof value !== "object" || value === null) return undefined
-  const tag = (value as { readonly _tag?: unknown })._tag
-  if (typeof tag === "string") return tag
-  return value instanceof Error ? value.name : undefined
-}
-
-const fieldsOf = (value: object): string => {
-  const fields: Record<string, unknown> = {}
-  let any = false
-  for (const key of Object.keys(value)) {
-    if (key === "_tag") continue
-    fields[key] = (value as Record<string, unknown>)[key]
-    any = true
-  }
-  if (!any) return ""
-  try {
-    const json = JSON.stringify(fields)
-    return json.length > 500 ? `${json.slice(0, 497)}...` : json
-  } catch {
-    return ""
-  }
-}
-
-/** The error's message, else its own fields as JSON (a tagged error without a message), else its formatted form. */
-const messageOf = (value: unknown): string => {
-  if (typeof value === "object" && value !== null) {
-    const message = (value as { readonly message?: unknown }).message
-    if (typeof message === "string" && message.length > 0) return message
-    if (typeof (value as { readonly _tag?: unknown })._tag === "string") return fieldsOf(value)
-  }
-  try {
-    return Formatter.format(value)
-  } catch {
-    return String(value)
-  }
-}
-
 /** The plain form of a failure: its first typed error, else its first defect. @internal */
 export const toStepError = (cause: Cause.Cause<unknown>): StepError => {
   for (const reason of cause.reasons) {
     if (Cause.isFailReason(reason)) {
-      return { tag: nameOf(reason.error) ?? "Error", message: messageOf(reason.error), defect: false }
+      return { tag: failureName(reason.error) ?? "Error", message: failureDetail(reason.error), defect: false }
     }
   }
   const defect = Cause.squash(cause)
-  return { tag: nameOf(defect) ?? "Defect", message: messageOf(defect), defect: true }
+  return { tag: failureName(defect) ?? "Defect", message: failureDetail(defect), defect: true }
 }
 
 /** "ConnectionError: refused" for logs and span attributes. @internal */
