@@ -6,6 +6,7 @@
  * and follow `TestClock` exactly.
  */
 import type { Mode, State, TransitionReason } from "../CircuitBreaker.ts"
+import type { TripRule } from "./circuitTripRule.ts"
 import { makeWindow, type Window, type WindowSpec } from "./window.ts"
 
 /** @internal */
@@ -24,6 +25,8 @@ export interface Policy {
   readonly slowCall:
     { readonly millis: number; readonly rateThreshold: number; readonly minimumCalls: number } | undefined
   readonly window: WindowSpec | undefined
+  /** What opens a Closed circuit, asked in order after each counted outcome. */
+  readonly tripRules: ReadonlyArray<TripRule>
   readonly isExcluded: (error: unknown) => boolean
   readonly isFailureValue: ((value: unknown) => boolean) | undefined
   readonly retryAfterMillis: ((error: unknown) => number | undefined) | undefined
@@ -126,6 +129,23 @@ export class Circuit {
     return this.mode === "metricsOnly" ? Admission.Unrecorded : Admission.Rejected
   }
 
+  /**
+   * The Open fast path: applies what time changed, then `true` (the rejection counted) when the circuit refuses the
+   * call outright, handing out nothing; `false` when the call needs a full `admit`.
+   */
+  refuses(now: number): boolean {
+    this.refresh(now)
+    if (this.state !== "Open" || this.mode !== "normal") return false
+    this.rejected++
+    return true
+  }
+
+  /** A trial the circuit admitted but a shared store refused: its permit goes back and it counts as rejected. */
+  refuseTrial(generation: number): void {
+    this.release(generation)
+    this.rejected++
+  }
+
   /** Millis before an Open circuit admits a trial call; 0 when HalfOpen. */
   retryAfterMillis(now: number): number {
     if (this.state !== "Open") return 0
@@ -144,12 +164,6 @@ export class Circuit {
     }
   }
 
-  /** `record` of a success admitted in the current Closed generation, for a circuit without a rate window. */
-  recordClosedSuccess(): void {
-    this.successes++
-    this.consecutiveFailures = 0
-  }
-
   record(generation: number, trial: boolean, verdict: Verdict, slow: boolean, now: number, error: unknown): void {
     // Time may have moved the circuit on since the last touch: a trial that outlived the HalfOpen timeout is fenced.
     if (this.state !== "Closed") this.refresh(now)
@@ -165,24 +179,19 @@ export class Circuit {
     if (generation !== this.generation) return
     if (trial) return this.recordTrial(generation, verdict, slow, now, error)
     if (this.state !== "Closed" || verdict === Verdict.Ignored) return
+    const window = this.window
+    if (window !== undefined) window.record(verdict === Verdict.Failure, slow, now)
     if (verdict === Verdict.Success) {
       this.consecutiveFailures = 0
+      // Only a rate can reach its threshold on a success.
+      if (window === undefined) return
     } else {
       this.consecutiveFailures++
     }
-    const window = this.window
-    if (window !== undefined) window.record(verdict === Verdict.Failure, slow, now)
-    if (this.consecutiveFailures >= this.policy.failureThreshold) {
-      return this.toOpen(now, "failureThreshold", error)
-    }
-    if (window === undefined) return
-    const failureRate = this.policy.failureRate
-    if (failureRate !== undefined && window.calls >= failureRate.minimumCalls) {
-      if (window.failures / window.calls >= failureRate.threshold) return this.toOpen(now, "failureRate", error)
-    }
-    const slowCall = this.policy.slowCall
-    if (slowCall !== undefined && window.calls >= slowCall.minimumCalls) {
-      if (window.slow / window.calls >= slowCall.rateThreshold) return this.toOpen(now, "slowCallRate", undefined)
+    const rules = this.policy.tripRules
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!
+      if (rule.trips(this)) return this.toOpen(now, rule.reason, rule.hinted ? error : undefined)
     }
   }
 

@@ -38,3 +38,16 @@ export class CircuitBreakerConfigError extends Data.TaggedError("CircuitBreakerC
     )}`
   }
 }
+
+/**
+ * The error of a refused call. Built through the class's constructor, without a stack (`StacklessTaggedError`); its
+ * message is formatted only when read.
+ *
+ * @internal
+ */
+export const rejection = (
+  domain: string,
+  id: string,
+  state: "Open" | "HalfOpen",
+  retryAfterMillis: number
+): CircuitOpenError => new CircuitOpenError({ domain, id, state, retryAfter: Duration.millis(retryAfterMillis) })

@@ -1,9 +1,16 @@
 /**
- * Turns user `Options` into a validated `Policy`, failing with a `CircuitBreakerConfigError` that names the field.
+ * Turns user `Options` into a validated `Policy`, once per breaker, failing with a `CircuitBreakerConfigError` that
+ * names the field (see `circuitBreakerValidate.ts`).
  */
-import { Duration, Effect, Exit, Option, Schedule } from "effect"
-import type { CircuitBreakerConfigError, Options } from "../CircuitBreaker.ts"
+import { Duration, Effect, Exit, Schedule } from "effect"
+import type { Options } from "../CircuitBreaker.ts"
 import type { Policy } from "./circuit.ts"
+import type { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
+import { consecutiveFailures } from "./circuitTripConsecutive.ts"
+import { failureRate as failureRateRule } from "./circuitTripFailureRate.ts"
+import type { TripRule } from "./circuitTripRule.ts"
+import { slowCallRate } from "./circuitTripSlowCallRate.ts"
+import { millisOf, Validate } from "./circuitBreakerValidate.ts"
 import type { WindowSpec } from "./window.ts"
 
 /** Openings beyond this many reuse the schedule's last delay; the table is computed once per breaker. */
@@ -15,18 +22,7 @@ const MAX_BUCKETS = 20
 const DEFAULT_RATE_WINDOW = 100
 const DEFAULT_MINIMUM_CALLS = 10
 
-type Fail = (field: string, value: unknown, expected: string) => CircuitBreakerConfigError
-
-const isInt = (n: unknown, min: number): n is number => typeof n === "number" && Number.isInteger(n) && n >= min
-
-const isRate = (n: unknown): n is number => typeof n === "number" && n > 0 && n <= 1
-
-const millisOf = (input: unknown): number | undefined => {
-  const decoded = Duration.fromInput(input as Duration.Input)
-  if (Option.isNone(decoded)) return undefined
-  const millis = Duration.toMillis(decoded.value)
-  return Number.isNaN(millis) || millis < 0 ? undefined : millis
-}
+type Check<A> = Effect.Effect<A, CircuitBreakerConfigError>
 
 /** Replays the schedule against a simulated clock, so `upTo`/`during` measure time spent open, not wall time. */
 const scheduleTable = (schedule: Schedule.Schedule<unknown, unknown>): Effect.Effect<ReadonlyArray<number>> =>
@@ -44,116 +40,89 @@ const scheduleTable = (schedule: Schedule.Schedule<unknown, unknown>): Effect.Ef
     return delays
   })
 
-const windowSpec = (window: unknown, field: string, fail: Fail): WindowSpec | CircuitBreakerConfigError => {
-  if (typeof window === "number") {
-    return isInt(window, 1)
-      ? { _tag: "Count", size: window }
-      : fail(field, window, "an integer >= 1 (a count of calls) or a positive duration")
+/** Millis of the n-th consecutive opening (n >= 1). */
+const openingMillis = (check: Validate, resetTimeout: unknown): Check<(openings: number) => number> => {
+  if (Schedule.isSchedule(resetTimeout)) {
+    return Effect.flatMap(scheduleTable(resetTimeout as Schedule.Schedule<unknown, unknown>), (table) =>
+      table.length === 0
+        ? check.fail("resetTimeout", "a schedule", "a schedule that recurs at least once")
+        : Effect.succeed((n: number) => table[Math.min(n, table.length) - 1]!)
+    )
   }
-  const millis = millisOf(window)
-  if (millis === undefined || millis <= 0 || !Number.isFinite(millis)) {
-    return fail(field, window, "a positive finite duration or an integer >= 1 (a count of calls)")
-  }
-  return { _tag: "Time", millis, buckets: Math.max(1, Math.min(MAX_BUCKETS, Math.floor(millis / 100))) }
+  return Effect.map(
+    check.positiveDuration("resetTimeout", resetTimeout, "a positive duration or a Schedule"),
+    (millis) => () => millis
+  )
 }
 
-const isConfigError = (u: unknown): u is CircuitBreakerConfigError =>
-  typeof u === "object" && u !== null && (u as { _tag?: unknown })._tag === "CircuitBreakerConfigError"
+const windowSpec = (check: Validate, field: string, window: unknown): Check<WindowSpec> => {
+  if (typeof window === "number") {
+    return Effect.map(
+      Number.isInteger(window) && window >= 1
+        ? Effect.succeed(window)
+        : check.fail(field, window, "an integer >= 1 (a count of calls) or a positive duration"),
+      (size): WindowSpec => ({ _tag: "Count", size })
+    )
+  }
+  return Effect.map(
+    check.finiteDuration(field, window, "a positive finite duration or an integer >= 1 (a count of calls)"),
+    (millis): WindowSpec => ({
+      _tag: "Time",
+      millis,
+      buckets: Math.max(1, Math.min(MAX_BUCKETS, Math.floor(millis / 100)))
+    })
+  )
+}
 
-/** @internal */
-export const resolvePolicy = (
-  domain: string,
-  options: Options,
-  fail: Fail
-): Effect.Effect<Policy, CircuitBreakerConfigError> =>
+const halfOpenTimeoutOf = (check: Validate, spec: Options["halfOpenTimeout"]): Check<Policy["halfOpenTimeout"]> =>
   Effect.gen(function* () {
-    const failureThreshold = options.failureThreshold ?? 5
-    if (!isInt(failureThreshold, 1)) return yield* fail("failureThreshold", failureThreshold, "an integer >= 1")
-    const successThreshold = options.successThreshold ?? 1
-    if (!isInt(successThreshold, 1)) return yield* fail("successThreshold", successThreshold, "an integer >= 1")
-    const halfOpenMaxCalls = options.halfOpenMaxCalls ?? 1
-    if (!isInt(halfOpenMaxCalls, 1)) return yield* fail("halfOpenMaxCalls", halfOpenMaxCalls, "an integer >= 1")
+    if (spec === undefined) return undefined
+    const isObject = typeof spec === "object" && spec !== null && "duration" in spec
+    const millis = yield* check.positiveDuration("halfOpenTimeout", isObject ? spec.duration : spec)
+    const onTimeout = yield* check.literal(
+      "halfOpenTimeout.onTimeout",
+      isObject ? (spec.onTimeout ?? "reopen") : "reopen",
+      ["reopen", "interrupt"],
+      `"reopen" or "interrupt"`
+    )
+    return { millis, onTimeout }
+  })
 
-    const maxResetMillis =
-      options.maxResetTimeout === undefined ? Number.POSITIVE_INFINITY : millisOf(options.maxResetTimeout)
-    if (maxResetMillis === undefined || maxResetMillis <= 0) {
-      return yield* fail("maxResetTimeout", options.maxResetTimeout, "a positive duration")
-    }
-
-    const resetTimeout = options.resetTimeout ?? "60 seconds"
-    let openingMillis: (openings: number) => number
-    if (Schedule.isSchedule(resetTimeout)) {
-      const table = yield* scheduleTable(resetTimeout as Schedule.Schedule<unknown, unknown>)
-      if (table.length === 0) return yield* fail("resetTimeout", "a schedule", "a schedule that recurs at least once")
-      openingMillis = (n) => table[Math.min(n, table.length) - 1]!
-    } else {
-      const millis = millisOf(resetTimeout)
-      if (millis === undefined || millis <= 0) {
-        return yield* fail("resetTimeout", resetTimeout, "a positive duration or a Schedule")
-      }
-      openingMillis = () => millis
-    }
-
-    let backoffResetMillis: number | undefined
-    if (options.backoffResetAfter !== undefined) {
-      backoffResetMillis = millisOf(options.backoffResetAfter)
-      if (backoffResetMillis === undefined) {
-        return yield* fail("backoffResetAfter", options.backoffResetAfter, "a duration >= 0")
-      }
-    }
-
-    let halfOpenTimeout: Policy["halfOpenTimeout"]
-    if (options.halfOpenTimeout !== undefined) {
-      const spec = options.halfOpenTimeout
-      const isObject = typeof spec === "object" && spec !== null && "duration" in spec
-      const millis = millisOf(isObject ? spec.duration : spec)
-      if (millis === undefined || millis <= 0) {
-        return yield* fail("halfOpenTimeout", isObject ? spec.duration : spec, "a positive duration")
-      }
-      const onTimeout = isObject ? (spec.onTimeout ?? "reopen") : "reopen"
-      if (onTimeout !== "reopen" && onTimeout !== "interrupt") {
-        return yield* fail("halfOpenTimeout.onTimeout", onTimeout, `"reopen" or "interrupt"`)
-      }
-      halfOpenTimeout = { millis, onTimeout }
-    }
-
+/** The rate policies and the window they share. */
+const ratesOf = (check: Validate, options: Options) =>
+  Effect.gen(function* () {
     let window: WindowSpec | undefined
     let failureRate: Policy["failureRate"]
     if (options.failureRate !== undefined) {
-      const { minimumCalls = DEFAULT_MINIMUM_CALLS, threshold } = options.failureRate
-      if (!isRate(threshold)) return yield* fail("failureRate.threshold", threshold, "a rate in (0, 1]")
-      if (!isInt(minimumCalls, 1)) return yield* fail("failureRate.minimumCalls", minimumCalls, "an integer >= 1")
-      const spec = windowSpec(options.failureRate.window, "failureRate.window", fail)
-      if (isConfigError(spec)) return yield* spec
-      window = spec
+      const threshold = yield* check.rate("failureRate.threshold", options.failureRate.threshold)
+      const minimumCalls = yield* check.integer(
+        "failureRate.minimumCalls",
+        options.failureRate.minimumCalls ?? DEFAULT_MINIMUM_CALLS
+      )
+      window = yield* windowSpec(check, "failureRate.window", options.failureRate.window)
       // As in resilience4j, a count window smaller than minimumCalls is full at its size: the rate is defined then.
       failureRate = {
         threshold,
-        minimumCalls: spec._tag === "Count" ? Math.min(minimumCalls, spec.size) : minimumCalls
+        minimumCalls: window._tag === "Count" ? Math.min(minimumCalls, window.size) : minimumCalls
       }
     }
-
     let slowCall: Policy["slowCall"]
     if (options.slowCall !== undefined) {
-      const { rateThreshold } = options.slowCall
-      const millis = millisOf(options.slowCall.duration)
-      if (millis === undefined || millis <= 0) {
-        return yield* fail("slowCall.duration", options.slowCall.duration, "a positive duration")
-      }
-      if (!isRate(rateThreshold)) return yield* fail("slowCall.rateThreshold", rateThreshold, "a rate in (0, 1]")
-      const minimumCalls = options.slowCall.minimumCalls ?? failureRate?.minimumCalls ?? DEFAULT_MINIMUM_CALLS
-      if (!isInt(minimumCalls, 1)) return yield* fail("slowCall.minimumCalls", minimumCalls, "an integer >= 1")
+      const millis = yield* check.positiveDuration("slowCall.duration", options.slowCall.duration)
+      const rateThreshold = yield* check.rate("slowCall.rateThreshold", options.slowCall.rateThreshold)
+      const minimumCalls = yield* check.integer(
+        "slowCall.minimumCalls",
+        options.slowCall.minimumCalls ?? failureRate?.minimumCalls ?? DEFAULT_MINIMUM_CALLS
+      )
       if (options.slowCall.window !== undefined) {
         if (window !== undefined) {
-          return yield* fail(
+          return yield* check.fail(
             "slowCall.window",
             options.slowCall.window,
             "omitted when failureRate.window is set (both rates share one window)"
           )
         }
-        const spec = windowSpec(options.slowCall.window, "slowCall.window", fail)
-        if (isConfigError(spec)) return yield* spec
-        window = spec
+        window = yield* windowSpec(check, "slowCall.window", options.slowCall.window)
       }
       window ??= { _tag: "Count", size: DEFAULT_RATE_WINDOW }
       slowCall = {
@@ -162,25 +131,47 @@ export const resolvePolicy = (
         minimumCalls: window._tag === "Count" ? Math.min(minimumCalls, window.size) : minimumCalls
       }
     }
+    return { window, failureRate, slowCall }
+  })
 
-    const mode = options.mode ?? "normal"
-    if (mode !== "normal" && mode !== "disabled" && mode !== "metricsOnly") {
-      return yield* fail("mode", mode, `"normal", "disabled" or "metricsOnly"`)
-    }
+const exclusionOf = (check: Validate, exclude: Options["exclude"]): Check<(error: unknown) => boolean> => {
+  if (exclude === undefined) return Effect.succeed(() => false)
+  if (typeof exclude === "function") return Effect.succeed(exclude)
+  if (!Array.isArray(exclude) || exclude.some((tag) => typeof tag !== "string")) {
+    return check.fail("exclude", exclude, "an array of _tag strings or a predicate")
+  }
+  const tags = new Set<string>(exclude)
+  return Effect.succeed(
+    (error: unknown) =>
+      typeof error === "object" && error !== null && tags.has((error as { _tag?: unknown })._tag as string)
+  )
+}
 
-    const exclude = options.exclude
-    let isExcluded: (error: unknown) => boolean = () => false
-    if (typeof exclude === "function") {
-      isExcluded = exclude
-    } else if (exclude !== undefined) {
-      if (!Array.isArray(exclude) || exclude.some((tag) => typeof tag !== "string")) {
-        return yield* fail("exclude", exclude, "an array of _tag strings or a predicate")
-      }
-      const tags = new Set<string>(exclude)
-      isExcluded = (error) =>
-        typeof error === "object" && error !== null && tags.has((error as { _tag?: unknown })._tag as string)
-    }
-
+/** @internal */
+export const resolvePolicy = (domain: string, options: Options): Check<Policy> =>
+  Effect.gen(function* () {
+    const check = new Validate(domain)
+    const failureThreshold = yield* check.integer("failureThreshold", options.failureThreshold ?? 5)
+    const successThreshold = yield* check.integer("successThreshold", options.successThreshold ?? 1)
+    const halfOpenMaxCalls = yield* check.integer("halfOpenMaxCalls", options.halfOpenMaxCalls ?? 1)
+    const maxResetMillis =
+      options.maxResetTimeout === undefined
+        ? Number.POSITIVE_INFINITY
+        : yield* check.positiveDuration("maxResetTimeout", options.maxResetTimeout)
+    const opening = yield* openingMillis(check, options.resetTimeout ?? "60 seconds")
+    const backoffResetMillis =
+      options.backoffResetAfter === undefined
+        ? undefined
+        : yield* check.duration("backoffResetAfter", options.backoffResetAfter)
+    const halfOpenTimeout = yield* halfOpenTimeoutOf(check, options.halfOpenTimeout)
+    const { failureRate, slowCall, window } = yield* ratesOf(check, options)
+    const mode = yield* check.literal(
+      "mode",
+      options.mode ?? "normal",
+      ["normal", "disabled", "metricsOnly"],
+      `"normal", "disabled" or "metricsOnly"`
+    )
+    const isExcluded = yield* exclusionOf(check, options.exclude)
     const hint = options.retryAfter
     const retryAfterMillis =
       hint === undefined
@@ -190,18 +181,23 @@ export const resolvePolicy = (
             return input === undefined ? undefined : millisOf(input)
           }
 
+    const tripRules: Array<TripRule> = [consecutiveFailures(failureThreshold)]
+    if (failureRate !== undefined) tripRules.push(failureRateRule(failureRate.threshold, failureRate.minimumCalls))
+    if (slowCall !== undefined) tripRules.push(slowCallRate(slowCall.rateThreshold, slowCall.minimumCalls))
+
     return {
       domain,
       failureThreshold,
       successThreshold,
       halfOpenMaxCalls,
-      openingMillis,
+      openingMillis: opening,
       maxResetMillis,
       backoffResetMillis,
       halfOpenTimeout,
       failureRate,
       slowCall,
       window,
+      tripRules,
       isExcluded,
       isFailureValue: options.isFailure,
       retryAfterMillis,

@@ -1,0 +1,190 @@
+/**
+ * Admission: `protect` and `protectStream` ask the circuit (through the store) whether a call may run, run it, and
+ * hand its exit to outcome reporting (`circuitBreakerOutcome.ts`).
+ */
+import { Cause, Effect, Exit, Scope, Stream } from "effect"
+import type { Fiber } from "effect"
+import { Admission } from "./circuit.ts"
+import { type BreakerCore, type Entry, nowOf } from "./circuitBreakerCore.ts"
+import type { CircuitOpenError } from "./circuitBreakerErrors.ts"
+import { isTrialTimeout, noteShadowRejection, reject, settle, trialTimedOut } from "./circuitBreakerOutcome.ts"
+
+/** @internal */
+export type Protect = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpenError, R>
+
+/** @internal */
+export type ProtectStream = <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, E | CircuitOpenError, R>
+
+/**
+ * The `protect` of one circuit. A Closed circuit hands out nothing, so its calls need no uninterruptible region; an
+ * effect that is already an `Exit` has finished and is recorded at once.
+ *
+ * @internal
+ */
+export const protector =
+  (core: BreakerCore, entry: Entry): Protect =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
+    Effect.withFiber((fiber) => {
+      const circuit = entry.circuit
+      if (circuit.state !== "Closed") {
+        // An Open circuit refuses without handing out anything, so it needs no uninterruptible region either.
+        const now = nowOf(fiber)
+        if (circuit.refuses(now)) return reject(core, entry, fiber, now)
+        return guardedCall(core, entry, self)
+      }
+      if (circuit.mode === "disabled") return self
+      if (core.policy.closedNeedsClock) return runAdmitted(core, entry, self, fiber, nowOf(fiber), true)
+      if (Exit.isExit(self)) {
+        return settledAs(core, entry, fiber, circuit.generation, 0, false, self as Exit.Exit<A, E>)
+      }
+      return runAdmitted(core, entry, self, fiber, 0, false)
+    })
+
+/** Runs a call that is not a trial, recording its exit under the generation it was admitted in. */
+const runAdmitted = <A, E, R>(
+  core: BreakerCore,
+  entry: Entry,
+  self: Effect.Effect<A, E, R>,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  start: number,
+  timed: boolean
+): Effect.Effect<A, E, R> => {
+  const generation = entry.circuit.generation
+  // Not a trial, so nothing must be given back on interruption: a plain continuation is enough (`onExit` would
+  // also toggle interruptibility around the finalizer, several steps more per call).
+  return Effect.matchCauseEffect(self, {
+    onSuccess: (value) => settledAs(core, entry, fiber, generation, start, timed, Exit.succeed(value)),
+    onFailure: (cause) => settledAs(core, entry, fiber, generation, start, timed, Exit.failCause(cause))
+  })
+}
+
+/** `exit`, once a call admitted outside any trial is settled. */
+const settledAs = <A, E>(
+  core: BreakerCore,
+  entry: Entry,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  generation: number,
+  start: number,
+  timed: boolean,
+  exit: Exit.Exit<A, E>
+): Effect.Effect<A, E> => {
+  const logs = settle(core, entry, fiber, generation, false, start, timed, exit)
+  return logs === undefined ? exit : Effect.andThen(logs, exit)
+}
+
+/**
+ * A circuit that is not Closed may hand out a HalfOpen permit: admission and the installation of the finalizer that
+ * gives it back happen in one uninterruptible region, and only the call itself is interruptible.
+ */
+const guardedCall = <A, E, R>(
+  core: BreakerCore,
+  entry: Entry,
+  self: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | CircuitOpenError, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.withFiber((fiber) => {
+      const circuit = entry.circuit
+      const start = nowOf(fiber)
+      const admission = core.store.admit(circuit, start)
+      if (admission === Admission.Rejected) return reject(core, entry, fiber, start)
+      if (admission === Admission.Unrecorded) {
+        noteShadowRejection(core, entry, fiber, start)
+        return core.flushThen(restore(self))
+      }
+      if (admission === Admission.Admitted) {
+        return core.flushThen(runAdmitted(core, entry, restore(self), fiber, start, true))
+      }
+      const generation = circuit.generation
+      const halfOpenTimeout = core.policy.halfOpenTimeout
+      // Every trial in flight is cut off at the deadline shared by them (set when the first was admitted). The race
+      // runs interruptibly, so the caller can still interrupt its own trial.
+      const call: Effect.Effect<A, E | CircuitOpenError, R> =
+        halfOpenTimeout?.onTimeout === "interrupt"
+          ? restore(
+              Effect.timeoutOrElse(self, {
+                duration: Math.max(0, circuit.halfOpenDeadline - start),
+                orElse: () => trialTimedOut(core, entry, fiber, generation)
+              })
+            )
+          : restore(self)
+      const trial = Effect.onExitPrimitive(call, (exit) =>
+        isTrialTimeout(exit) ? undefined : settle(core, entry, fiber, generation, true, start, true, exit)
+      )
+      const shared = core.store.acquireTrial(circuit, generation)
+      if (shared === undefined) return core.flushThen(trial)
+      return core.flushThen(
+        Effect.flatMap(
+          Effect.onInterrupt(restore(shared), () => Effect.sync(() => circuit.release(generation))),
+          (granted) => (granted ? trial : refuseTrial(core, entry, fiber, generation))
+        )
+      )
+    })
+  )
+
+/** A trial the circuit admitted but the store refused (another process holds the shared permit). */
+const refuseTrial = (
+  core: BreakerCore,
+  entry: Entry,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  generation: number
+): Effect.Effect<never, CircuitOpenError> => {
+  entry.circuit.refuseTrial(generation)
+  return reject(core, entry, fiber, nowOf(fiber))
+}
+
+/**
+ * The `protectStream` of one circuit: admission when the stream starts, the outcome when its scope closes.
+ *
+ * @internal
+ */
+export const streamProtector =
+  (core: BreakerCore, entry: Entry): ProtectStream =>
+  <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E | CircuitOpenError, R> =>
+    Stream.unwrap(Effect.uninterruptible(Effect.withFiber((fiber) => admitStream(core, entry, self, fiber))))
+
+const admitStream = <A, E, R>(
+  core: BreakerCore,
+  entry: Entry,
+  self: Stream.Stream<A, E, R>,
+  fiber: Fiber.Fiber<unknown, unknown>
+): Effect.Effect<Stream.Stream<A, E | CircuitOpenError, R>> => {
+  const circuit = entry.circuit
+  const timed = circuit.needsClock()
+  const start = timed ? nowOf(fiber) : 0
+  const admission = core.store.admit(circuit, start)
+  if (admission === Admission.Rejected) {
+    return Effect.succeed(Stream.fromEffect(reject(core, entry, fiber, start)))
+  }
+  if (admission === Admission.Unrecorded) {
+    noteShadowRejection(core, entry, fiber, start)
+    return core.flushThen(Effect.succeed(self))
+  }
+  const generation = circuit.generation
+  const trial = admission === Admission.Trial
+  const isTimed = timed || trial
+  let started = false
+  // One stage for both jobs: the pull notes the first chunk, the stream's scope records the outcome when it closes.
+  const tracked: Stream.Stream<A, E, R> = Stream.transformPull(self, (pull, scope) =>
+    Effect.as(
+      Scope.addFinalizerExit(scope, (exit) =>
+        Effect.withFiber((fiber) => {
+          // A consumer that stopped early ends the stream by interruption: after the first item that is a success,
+          // before it nothing is recorded (and any permit goes back).
+          const effective: Exit.Exit<unknown, unknown> =
+            exit._tag === "Failure" && started && Cause.hasInterruptsOnly(exit.cause) ? Exit.void : exit
+          return settle(core, entry, fiber, generation, trial, start, isTimed, effective) ?? Effect.void
+        })
+      ),
+      Effect.map(pull, (chunk) => {
+        started = true
+        return chunk
+      })
+    )
+  ) as Stream.Stream<A, E, R>
+  const admitted = core.flushThen(Effect.succeed(tracked))
+  const shared = trial ? core.store.acquireTrial(circuit, generation) : undefined
+  if (shared === undefined) return admitted
+  return Effect.flatMap(shared, (granted): Effect.Effect<Stream.Stream<A, E | CircuitOpenError, R>> =>
+    granted ? admitted : Effect.succeed(Stream.fromEffect(refuseTrial(core, entry, fiber, generation)))
+  )
+}

@@ -1,0 +1,123 @@
+/**
+ * What the parts of one breaker share: its circuits (created through the store, each with its metric instruments)
+ * and the publication of what happens to them (the `transitions` and `events` streams, span attributes, logs).
+ *
+ * The circuits are plain objects in a `Map`, changed synchronously by each operation: a JavaScript turn runs one
+ * operation at a time, so each decision is atomic without a `Ref`. Transitions wait in `outbox` until the operation
+ * that caused them is done; `flush` then publishes them and returns the logging to run.
+ */
+import { Clock, Effect, PubSub } from "effect"
+import type { Context, Fiber } from "effect"
+import type * as CB from "../CircuitBreaker.ts"
+import type { Circuit, PendingTransition, Policy } from "./circuit.ts"
+import { CircuitInstruments } from "./circuitBreakerMetrics.ts"
+import type { CircuitStore } from "./circuitStore.ts"
+
+/** One circuit with what reports on it. @internal */
+export interface Entry {
+  readonly circuit: Circuit
+  readonly instruments: CircuitInstruments
+}
+
+/** @internal */
+export const nowOf = (fiber: Fiber.Fiber<unknown, unknown>): number =>
+  fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+
+/** @internal */
+export class BreakerCore {
+  readonly domain: string
+  readonly policy: Policy
+  readonly store: CircuitStore
+  readonly transitions: PubSub.PubSub<CB.Transition>
+  readonly calls: PubSub.PubSub<CB.CallEvent>
+  /** Circuits are created on first use and never removed, so `protect(id)` may hold on to one. */
+  readonly entries = new Map<string, Entry>()
+  /** Subscribers of `events`: without any, no call event is built. */
+  callSubscribers = 0
+  private readonly context: Context.Context<never>
+  private readonly outbox: Array<PendingTransition> = []
+  /** Publications that found a subscriber's buffer full: `publishUnsafe` refuses them, the sliding strategy does not. */
+  private readonly backlog: Array<Effect.Effect<boolean>> = []
+
+  constructor(
+    store: CircuitStore,
+    context: Context.Context<never>,
+    transitions: PubSub.PubSub<CB.Transition>,
+    calls: PubSub.PubSub<CB.CallEvent>
+  ) {
+    this.domain = store.policy.domain
+    this.policy = store.policy
+    this.store = store
+    this.context = context
+    this.transitions = transitions
+    this.calls = calls
+  }
+
+  entry(id: string): Entry {
+    let entry = this.entries.get(id)
+    if (entry === undefined) {
+      const circuit = this.store.create(id, this.outbox)
+      entry = { circuit, instruments: new CircuitInstruments(this.domain, circuit, this.context) }
+      this.entries.set(id, entry)
+    }
+    return entry
+  }
+
+  /** Publishes what the last operation changed; returns the logging to run, if any. */
+  flush(adopted = false): Effect.Effect<void> | undefined {
+    if (this.outbox.length === 0 && this.backlog.length === 0) return undefined
+    const domain = this.domain
+    const logs: Array<Effect.Effect<unknown>> = []
+    for (const pending of this.outbox.splice(0, this.outbox.length)) {
+      const { from, id, reason, to, at } = pending
+      this.publish(this.transitions, { domain, id, from, to, at, reason })
+      const changed = this.entry(id)
+      changed.instruments.transition(from, to)
+      this.store.transitioned(changed.circuit, pending, adopted)
+      const message = `circuit ${domain}/${id}: ${from} -> ${to} (${reason})`
+      const annotations = { "circuit.domain": domain, "circuit.id": id, "circuit.from": from, "circuit.to": to }
+      logs.push(Effect.annotateLogs(to === "Open" ? Effect.logWarning(message) : Effect.logInfo(message), annotations))
+    }
+    for (const publication of this.backlog.splice(0, this.backlog.length)) logs.push(publication)
+    return logs.length === 1 ? Effect.asVoid(logs[0]!) : Effect.all(logs, { discard: true })
+  }
+
+  /** `effect`, after the logging `flush` returns, if any. */
+  flushThen<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    const logs = this.flush()
+    return logs === undefined ? effect : Effect.andThen(logs, effect)
+  }
+
+  /** One call outcome (or rejection) on the `events` stream, when anyone listens. */
+  publishCall(circuit: Circuit, outcome: CB.Outcome, slow: boolean, durationMillis: number, at: number): void {
+    if (this.callSubscribers === 0) return
+    this.publish(this.calls, {
+      domain: this.domain,
+      id: circuit.id,
+      outcome,
+      slow,
+      durationMillis,
+      at,
+      state: circuit.state
+    })
+  }
+
+  /** Marks the current span, if any, with the circuit and the outcome; calls outside any span pay one read. */
+  annotate(fiber: Fiber.Fiber<unknown, unknown>, circuit: Circuit, outcome: CB.Outcome): void {
+    const span = fiber.cache.span
+    if (span === undefined || span._tag !== "Span" || span.status._tag === "Ended") return
+    span.attribute("circuit_breaker.domain", this.domain)
+    span.attribute("circuit_breaker.id", circuit.id)
+    span.attribute("circuit_breaker.state", circuit.state)
+    span.attribute("circuit_breaker.outcome", outcome)
+  }
+
+  /** Removes every circuit's metric series. */
+  close(): void {
+    for (const entry of this.entries.values()) entry.instruments.remove()
+  }
+
+  private publish<A>(hub: PubSub.PubSub<A>, value: A): void {
+    if (!PubSub.publishUnsafe(hub, value)) this.backlog.push(PubSub.publish(hub, value))
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Outcome reporting: every admitted call's end goes through `report` (the state machine through the store, metrics,
+ * span, the `events` stream, then the transitions it caused); every refused call through `reject`.
+ */
+import { Cause, Effect } from "effect"
+import type { Exit, Fiber } from "effect"
+import type * as CB from "../CircuitBreaker.ts"
+import { Verdict } from "./circuit.ts"
+import { type BreakerCore, type Entry, nowOf } from "./circuitBreakerCore.ts"
+import { type CircuitOpenError, rejection } from "./circuitBreakerErrors.ts"
+
+const outcomeOf = (verdict: Verdict): CB.Outcome =>
+  verdict === Verdict.Success ? "success" : verdict === Verdict.Failure ? "failure" : "ignored"
+
+/**
+ * Records an outcome of a call admitted under `generation` and reports it; returns the logging to run, if any.
+ * `now` is 0 when the outcome needed no clock (an untimed success without a rate window).
+ *
+ * @internal
+ */
+export const report = (
+  core: BreakerCore,
+  entry: Entry,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  generation: number,
+  trial: boolean,
+  verdict: Verdict,
+  slow: boolean,
+  now: number,
+  durationMillis: number | undefined,
+  error: unknown
+): Effect.Effect<void> | undefined => {
+  const circuit = entry.circuit
+  core.store.record(circuit, generation, trial, verdict, slow, now, error)
+  if (circuit.mode !== "disabled") {
+    const outcome = outcomeOf(verdict)
+    entry.instruments.outcome(outcome, slow)
+    if (durationMillis !== undefined) entry.instruments.duration(durationMillis)
+    core.annotate(fiber, circuit, outcome)
+    if (core.callSubscribers > 0) {
+      core.publishCall(circuit, outcome, slow, durationMillis ?? 0, now === 0 ? nowOf(fiber) : now)
+    }
+  }
+  return core.flush()
+}
+
+/**
+ * Classifies the exit of an admitted call and reports it; an interrupted call records nothing (a trial's permit
+ * goes back). With `timed`, the call's duration since `start` is measured. Runs uninterruptibly.
+ *
+ * @internal
+ */
+export const settle = (
+  core: BreakerCore,
+  entry: Entry,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  generation: number,
+  trial: boolean,
+  start: number,
+  timed: boolean,
+  exit: Exit.Exit<unknown, unknown>
+): Effect.Effect<void> | undefined => {
+  const policy = core.policy
+  let verdict: Verdict
+  let error: unknown = undefined
+  if (exit._tag === "Success") {
+    verdict =
+      policy.isFailureValue !== undefined && policy.isFailureValue(exit.value) ? Verdict.Failure : Verdict.Success
+  } else {
+    const reasons = exit.cause.reasons
+    const fail = reasons.find(Cause.isFailReason)
+    if (fail !== undefined) {
+      error = fail.error
+      verdict = policy.isExcluded(error) ? Verdict.Ignored : Verdict.Failure
+    } else {
+      const die = reasons.find(Cause.isDieReason)
+      if (die === undefined) {
+        core.store.record(entry.circuit, generation, trial, undefined, false, nowOf(fiber), undefined)
+        return core.flush()
+      }
+      error = die.defect
+      verdict = Verdict.Failure
+    }
+  }
+  // The clock is read only when the outcome can cause a transition: a failure, or any outcome with a rate window.
+  const now = timed || verdict === Verdict.Failure || entry.circuit.window !== undefined ? nowOf(fiber) : 0
+  const durationMillis = timed ? now - start : 0
+  // An ignored call is neither success nor failure, so it is not a slow one either.
+  const slow = policy.slowCall !== undefined && durationMillis > policy.slowCall.millis && verdict !== Verdict.Ignored
+  return report(core, entry, fiber, generation, trial, verdict, slow, now, timed ? durationMillis : undefined, error)
+}
+
+/** The rejections `trialTimedOut` made: their trial is recorded already. */
+const trialTimeouts = new WeakSet<object>()
+
+/**
+ * A HalfOpen trial cut off by `halfOpenTimeout` (`onTimeout: "interrupt"`): recorded as a failure, which reopens the
+ * circuit (when nothing else moved it on meanwhile), and the caller is told so.
+ *
+ * @internal
+ */
+export const trialTimedOut = (
+  core: BreakerCore,
+  entry: Entry,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  generation: number
+): Effect.Effect<never, CircuitOpenError> =>
+  Effect.suspend(() => {
+    const now = nowOf(fiber)
+    const logs = report(core, entry, fiber, generation, true, Verdict.Failure, false, now, undefined, undefined)
+    const circuit = entry.circuit
+    const error = rejection(core.domain, circuit.id, "Open", circuit.retryAfterMillis(now))
+    trialTimeouts.add(error)
+    return logs === undefined ? Effect.fail(error) : Effect.andThen(logs, Effect.fail(error))
+  })
+
+/** Whether a trial ended with the rejection `trialTimedOut` made (and so was recorded already). @internal */
+export const isTrialTimeout = (exit: Exit.Exit<unknown, unknown>): boolean => {
+  if (exit._tag !== "Failure") return false
+  const fail = exit.cause.reasons.find(Cause.isFailReason)
+  return fail !== undefined && typeof fail.error === "object" && fail.error !== null && trialTimeouts.has(fail.error)
+}
+
+/** A call the circuit refused (already counted by the circuit), reported everywhere but in the state machine. */
+const reportRejection = (core: BreakerCore, entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, now: number) => {
+  entry.instruments.outcome("rejected", false)
+  core.annotate(fiber, entry.circuit, "rejected")
+  core.publishCall(entry.circuit, "rejected", false, 0, now)
+}
+
+/**
+ * Fails with the `CircuitOpenError` of a refused call.
+ *
+ * @internal
+ */
+export const reject = (
+  core: BreakerCore,
+  entry: Entry,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  now: number
+): Effect.Effect<never, CircuitOpenError> => {
+  const circuit = entry.circuit
+  reportRejection(core, entry, fiber, now)
+  const state = circuit.state === "HalfOpen" ? "HalfOpen" : "Open"
+  return core.flushThen(Effect.fail(rejection(core.domain, circuit.id, state, circuit.retryAfterMillis(now))))
+}
+
+/**
+ * In `metricsOnly`, a call the circuit would have refused runs anyway: it is reported as the rejection it was.
+ *
+ * @internal
+ */
+export const noteShadowRejection = (
+  core: BreakerCore,
+  entry: Entry,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  now: number
+): void => {
+  if (entry.circuit.mode === "metricsOnly") reportRejection(core, entry, fiber, now)
+}

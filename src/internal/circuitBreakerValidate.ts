@@ -1,0 +1,83 @@
+/**
+ * The one validation style of the breaker's options (memory, Redis and `layerConfig`): each field goes through a
+ * check of `Validate`, which succeeds with the value in its usable form or fails with the one error shape,
+ * `CircuitBreakerConfigError`, naming the field, the value and the allowed range.
+ */
+import { Duration, Effect, Option } from "effect"
+import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
+
+/** Milliseconds of a duration input, `undefined` when it is none (or negative). @internal */
+export const millisOf = (input: unknown): number | undefined => {
+  const decoded = Duration.fromInput(input as Duration.Input)
+  if (Option.isNone(decoded)) return undefined
+  const millis = Duration.toMillis(decoded.value)
+  return Number.isNaN(millis) || millis < 0 ? undefined : millis
+}
+
+/** @internal */
+export class Validate {
+  readonly domain: string
+  constructor(domain: string) {
+    this.domain = domain
+  }
+
+  fail(field: string, value: unknown, expected: string): Effect.Effect<never, CircuitBreakerConfigError> {
+    return Effect.fail(new CircuitBreakerConfigError({ domain: this.domain, field, value, expected }))
+  }
+
+  /** An integer >= `min`. */
+  integer(field: string, value: unknown, min = 1): Effect.Effect<number, CircuitBreakerConfigError> {
+    return typeof value === "number" && Number.isInteger(value) && value >= min
+      ? Effect.succeed(value)
+      : this.fail(field, value, `an integer >= ${min}`)
+  }
+
+  /** A rate in (0, 1]. */
+  rate(field: string, value: unknown): Effect.Effect<number, CircuitBreakerConfigError> {
+    return typeof value === "number" && value > 0 && value <= 1
+      ? Effect.succeed(value)
+      : this.fail(field, value, "a rate in (0, 1]")
+  }
+
+  /** Millis of a positive duration (`Infinity` allowed). */
+  positiveDuration(
+    field: string,
+    value: unknown,
+    expected = "a positive duration"
+  ): Effect.Effect<number, CircuitBreakerConfigError> {
+    const millis = millisOf(value)
+    return millis !== undefined && millis > 0 ? Effect.succeed(millis) : this.fail(field, value, expected)
+  }
+
+  /** Millis of a positive, finite duration. */
+  finiteDuration(
+    field: string,
+    value: unknown,
+    expected = "a positive finite duration"
+  ): Effect.Effect<number, CircuitBreakerConfigError> {
+    const millis = millisOf(value)
+    return millis !== undefined && millis > 0 && Number.isFinite(millis)
+      ? Effect.succeed(millis)
+      : this.fail(field, value, expected)
+  }
+
+  /** Millis of a duration >= 0. */
+  duration(field: string, value: unknown): Effect.Effect<number, CircuitBreakerConfigError> {
+    const millis = millisOf(value)
+    return millis !== undefined ? Effect.succeed(millis) : this.fail(field, value, "a duration >= 0")
+  }
+
+  string(field: string, value: unknown): Effect.Effect<string, CircuitBreakerConfigError> {
+    return typeof value === "string" ? Effect.succeed(value) : this.fail(field, value, "a string")
+  }
+
+  /** One of `allowed`, described as `expected`. */
+  literal<const A extends string>(
+    field: string,
+    value: unknown,
+    allowed: ReadonlyArray<A>,
+    expected: string
+  ): Effect.Effect<A, CircuitBreakerConfigError> {
+    return allowed.includes(value as A) ? Effect.succeed(value as A) : this.fail(field, value, expected)
+  }
+}

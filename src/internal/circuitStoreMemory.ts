@@ -1,0 +1,54 @@
+import { Effect } from "effect"
+import { type Admission, Circuit, type PendingTransition, type Policy, type Verdict } from "./circuit.ts"
+import { adoptShared, type CircuitStore, type SharedState } from "./circuitStore.ts"
+
+/**
+ * The store of `CircuitBreaker.layer`: each circuit's state lives in its `Circuit` state machine, in this process.
+ *
+ * @internal
+ */
+export class MemoryStore implements CircuitStore {
+  readonly policy: Policy
+
+  constructor(policy: Policy) {
+    this.policy = policy
+  }
+
+  create(id: string, outbox: Array<PendingTransition>): Circuit {
+    return new Circuit(id, this.policy, outbox)
+  }
+
+  admit(circuit: Circuit, now: number): Admission {
+    return circuit.admit(now)
+  }
+
+  record(
+    circuit: Circuit,
+    generation: number,
+    trial: boolean,
+    verdict: Verdict | undefined,
+    slow: boolean,
+    now: number,
+    error: unknown
+  ): void {
+    if (verdict === undefined) {
+      if (trial) circuit.release(generation, now)
+      return
+    }
+    circuit.record(generation, trial, verdict, slow, now, error)
+  }
+
+  acquireTrial(): undefined {
+    return undefined
+  }
+
+  adopt(circuit: Circuit, shared: SharedState, now: number): void {
+    adoptShared(circuit, shared, now)
+  }
+
+  transitioned(): void {}
+
+  start(): Effect.Effect<void> {
+    return Effect.void
+  }
+}

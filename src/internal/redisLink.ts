@@ -1,0 +1,137 @@
+/**
+ * What the parts of one Redis store share: the settings, keys and scripts, the circuits it created, the job queue,
+ * and the link's health. Every command goes through `command`: bounded by the command timeout, never failing, and
+ * the one place that notices outages (outage detection).
+ */
+import { Cause, Clock, Effect, Option, Queue } from "effect"
+import type { Context } from "effect"
+import type { Redis } from "effect/persistence"
+import type { Policy } from "./circuit.ts"
+import type { StoreHost } from "./circuitStore.ts"
+import type { Job, RedisCircuit } from "./redisCircuit.ts"
+import * as Scripts from "./redisScripts.ts"
+import type { Settings } from "./redisSettings.ts"
+
+const unstarted: StoreHost = {
+  circuit: () => {
+    throw new Error("the Redis circuit store was used before it started")
+  },
+  publishAdopted: Effect.void
+}
+
+const evaluators = (redis: Redis.Redis["Service"]) => ({
+  flush: redis.eval(Scripts.flushScript),
+  transition: redis.eval(Scripts.transitionScript),
+  acquire: redis.eval(Scripts.acquireScript),
+  trial: redis.eval(Scripts.trialScript),
+  read: redis.eval(Scripts.readScript)
+})
+
+type Evaluators = ReturnType<typeof evaluators>
+
+/** @internal */
+export class RedisLink {
+  readonly domain: string
+  readonly policy: Policy
+  readonly settings: Settings
+  readonly redis: Redis.Redis["Service"]
+  readonly base: string
+  readonly index: string
+  readonly channel: string
+  readonly scripts: Evaluators
+  readonly circuits = new Map<string, RedisCircuit>()
+  /** Circuits with outcomes not sent yet. */
+  readonly dirty: Array<RedisCircuit> = []
+  readonly jobs: Queue.Queue<Job>
+  /** The breaker, once the store started. */
+  host: StoreHost = unstarted
+  /** Whether the first read of the index is done: a circuit created later is read on its own. */
+  started = false
+  down = false
+  resyncRequested = false
+  nextSync = 0
+  private readonly processToken = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
+  private tokens = 0
+  // An outage that starts within `syncInterval` of the last one's end continues it, silently: a Redis that answers
+  // PING but refuses writes (full, read-only) flaps between down and up, and must not flood the log.
+  private recoveredAt = Number.NEGATIVE_INFINITY
+  private silent = false
+  private readonly context: Context.Context<never>
+  private readonly timedOut: string
+
+  constructor(
+    policy: Policy,
+    settings: Settings,
+    redis: Redis.Redis["Service"],
+    jobs: Queue.Queue<Job>,
+    context: Context.Context<never>
+  ) {
+    this.domain = policy.domain
+    this.policy = policy
+    this.settings = settings
+    this.redis = redis
+    this.jobs = jobs
+    this.context = context
+    this.base = `${settings.prefix}${policy.domain}:`
+    this.index = `${this.base}circuits`
+    this.channel = `${this.base}transitions`
+    this.scripts = evaluators(redis)
+    this.timedOut = `no reply within ${settings.timeoutMillis} ms`
+  }
+
+  /** A fresh token for a HalfOpen lease. */
+  token(): string {
+    return `${this.processToken}:${++this.tokens}`
+  }
+
+  submit(job: Job): void {
+    Queue.offerUnsafe(this.jobs, job)
+  }
+
+  /** Logs through the context the layer was built in, also when a caller's trial noticed the outage. */
+  warn(message: string, detail?: unknown): Effect.Effect<void> {
+    return this.log(detail === undefined ? Effect.logWarning(message) : Effect.logWarning(message, detail))
+  }
+
+  log(effect: Effect.Effect<void>): Effect.Effect<void> {
+    return Effect.provideContext(Effect.annotateLogs(effect, { "circuit.domain": this.domain }), this.context)
+  }
+
+  /** Runs a command: its reply, or none when Redis failed or did not answer in time (Redis is then down). */
+  command<A>(effect: Effect.Effect<A, Redis.RedisError>): Effect.Effect<Option.Option<A>> {
+    return Effect.timeoutOption(effect, this.settings.timeoutMillis).pipe(
+      Effect.matchCauseEffect({
+        onSuccess: (reply): Effect.Effect<Option.Option<A>> =>
+          Effect.as(Option.isSome(reply) ? this.markUp() : this.markDown(this.timedOut), reply),
+        onFailure: (cause): Effect.Effect<Option.Option<A>> =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.interrupt
+            : Effect.as(this.markDown(Cause.squash(cause)), Option.none<A>())
+      })
+    )
+  }
+
+  private markDown(reason: unknown): Effect.Effect<void> {
+    return Effect.withFiber((fiber) => {
+      if (this.down) return Effect.void
+      this.down = true
+      this.silent = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe() - this.recoveredAt < this.settings.syncMillis
+      if (this.silent) return Effect.void
+      return this.warn(
+        `circuit breaker ${this.domain}: Redis unreachable, circuits run on local state until it is back`,
+        reason
+      )
+    })
+  }
+
+  private markUp(): Effect.Effect<void> {
+    return Effect.withFiber((fiber) => {
+      if (!this.down) return Effect.void
+      this.down = false
+      this.resyncRequested = true
+      this.recoveredAt = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+      if (this.silent) return Effect.void
+      return this.log(Effect.logInfo(`circuit breaker ${this.domain}: Redis reachable again, re-syncing circuits`))
+    })
+  }
+}

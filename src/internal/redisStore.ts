@@ -1,0 +1,114 @@
+/**
+ * The Redis store: local circuits kept in step with a shared state in Redis by background fibers, so that no call
+ * waits on Redis except a HalfOpen trial asking for its cluster-wide permit.
+ *
+ * - Closed calls are decided and recorded locally; their outcomes go into a per-circuit batch that the ticker sends
+ *   every `flushInterval` (`redisFlusher.ts`).
+ * - A local transition (the circuit's own failures tripped it, a manual open/close/reset) is sent at once by the job
+ *   runner (`redisJobs.ts`), as a compare-and-set on the shared epoch (`redisSend.ts`).
+ * - Shared transitions arrive on the domain's channel (`redisSubscriber.ts`) and are adopted (`redisAdopt.ts`); the
+ *   process also re-reads every circuit it knows at start-up, every `syncInterval` and when Redis comes back
+ *   (`redisSync.ts`, `redisReconcile.ts`).
+ * - Every command is bounded; a failure or timeout marks Redis down, after which nothing waits on it until a PING
+ *   answers again (`redisLink.ts`).
+ */
+import { Clock, Deferred, Effect } from "effect"
+import type { Scope } from "effect"
+import { type Admission, type PendingTransition, type Policy, Verdict } from "./circuit.ts"
+import { adoptShared, type CircuitStore, type SharedState, type StoreHost } from "./circuitStore.ts"
+import { RedisCircuit } from "./redisCircuit.ts"
+import { runJobs } from "./redisJobs.ts"
+import { acquireLease, settleLease } from "./redisLeases.ts"
+import { flushBatches } from "./redisFlusher.ts"
+import type { RedisLink } from "./redisLink.ts"
+import { subscriber } from "./redisSubscriber.ts"
+import { loadIndex } from "./redisSync.ts"
+import { ticker } from "./redisTicker.ts"
+
+const MANUAL_REASONS: ReadonlySet<string> = new Set(["forcedOpen", "manualClose", "reset"])
+
+/** @internal */
+export class RedisStore implements CircuitStore<RedisCircuit> {
+  readonly policy: Policy
+  readonly link: RedisLink
+
+  constructor(link: RedisLink) {
+    this.link = link
+    this.policy = link.policy
+  }
+
+  create(id: string, outbox: Array<PendingTransition>): RedisCircuit {
+    const circuit = new RedisCircuit(id, this.policy, outbox, this.link.base)
+    this.link.circuits.set(id, circuit)
+    // A circuit first used after start-up may be shared already: read it rather than wait for the next sync.
+    if (this.link.started) this.link.submit({ _tag: "Read", circuit })
+    return circuit
+  }
+
+  admit(circuit: RedisCircuit, now: number): Admission {
+    return circuit.admit(now)
+  }
+
+  record(
+    circuit: RedisCircuit,
+    generation: number,
+    trial: boolean,
+    verdict: Verdict | undefined,
+    slow: boolean,
+    now: number,
+    error: unknown
+  ): void {
+    if (verdict === undefined) {
+      if (trial) circuit.release(generation, now)
+    } else {
+      circuit.record(generation, trial, verdict, slow, now, error)
+    }
+    if (trial) return settleLease(this.link, circuit, generation, verdict)
+    if (verdict !== undefined && circuit.batch(generation, verdict, slow)) this.link.dirty.push(circuit)
+  }
+
+  acquireTrial(circuit: RedisCircuit, generation: number): Effect.Effect<boolean> {
+    return acquireLease(this.link, circuit, generation)
+  }
+
+  adopt(circuit: RedisCircuit, shared: SharedState, now: number): void {
+    adoptShared(circuit, shared, now)
+  }
+
+  transitioned(circuit: RedisCircuit, transition: PendingTransition, adopted: boolean): void {
+    circuit.clearBatch(circuit.generation)
+    circuit.reason = transition.reason
+    // Open -> HalfOpen is a matter of time, which every process applies on its own.
+    const to = transition.to
+    if (adopted || to === "HalfOpen") return
+    this.link.submit({
+      _tag: "Transition",
+      circuit,
+      expectedEpoch: circuit.epoch,
+      to,
+      reason: transition.reason,
+      openMillis: to === "Open" ? circuit.lastOpeningMillis : 0,
+      openings: circuit.openings,
+      forced: circuit.forced,
+      manual: MANUAL_REASONS.has(transition.reason)
+    })
+  }
+
+  start(host: StoreHost): Effect.Effect<void, never, Scope.Scope> {
+    const link = this.link
+    link.host = host
+    return Effect.gen(function* () {
+      const subscribed = yield* Deferred.make<void>()
+      yield* Effect.forkScoped(subscriber(link, subscribed))
+      // Subscribe before the first read, so nothing published in between is missed.
+      yield* Deferred.await(subscribed).pipe(Effect.timeoutOption(link.settings.timeoutMillis))
+      yield* loadIndex(link)
+      link.nextSync = (yield* Clock.currentTimeMillis) + link.settings.syncMillis
+      link.started = true
+      // Outcomes still in a batch are sent when the layer closes (bounded like every command).
+      yield* Effect.addFinalizer(() => (link.down ? Effect.void : flushBatches(link)))
+      yield* Effect.forkScoped(runJobs(link))
+      yield* Effect.forkScoped(ticker(link))
+    })
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The ticker: every `flushInterval`, a PING while Redis is down (noticing when it is back), a re-sync when one is due,
+ * and the flush of the outcome batches.
+ */
+import { Clock, Effect, Schedule } from "effect"
+import { flushBatches } from "./redisFlusher.ts"
+import type { RedisLink } from "./redisLink.ts"
+import { syncAll } from "./redisSync.ts"
+
+/** @internal */
+export const tick = (link: RedisLink): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    if (link.down) {
+      yield* link.command(link.redis.send("PING"))
+      if (link.down) return
+    }
+    const now = yield* Clock.currentTimeMillis
+    if (link.resyncRequested || now >= link.nextSync) {
+      link.resyncRequested = false
+      link.nextSync = now + link.settings.syncMillis
+      yield* syncAll(link)
+    }
+    yield* flushBatches(link)
+  })
+
+/** Ticks every `flushInterval`, the first one interval after the start, forever. @internal */
+export const ticker = (link: RedisLink): Effect.Effect<unknown> => {
+  const interval = link.settings.flushMillis
+  return Effect.andThen(Effect.sleep(interval), Effect.repeat(tick(link), Schedule.spaced(interval)))
+}
