@@ -1,31 +1,53 @@
 /**
  * Breaker settings read through Effect `Config` (the environment by default), one variable per setting:
  * `<PREFIX>_FAILURE_THRESHOLD`, `<PREFIX>_RESET_TIMEOUT`, ...
+ *
+ * Each variable is read with the `Config` of its type (`Config.Int`, `Config.Number`, `Config.Duration`,
+ * `Config.Literals`, `Config.Array`). A variable that is not of its type fails naming the variable; what does parse
+ * goes through the options' own validation (`circuitBreakerPolicy.ts`), whose error then names the variable and the
+ * option. Text where a duration or a literal is expected is of the setting's type (`Duration.Input` and the options'
+ * literals are strings in code too), so a duration or literal that does not parse is handed over as given and
+ * refused by the options' validation, with the message code would get.
  */
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Effect, Layer, Option, Schema } from "effect"
 import type { Context } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
-import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
 import { make } from "./circuitBreaker.ts"
+import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
 
 type Setting = {
   /** The variable's name after the prefix. */
   readonly name: string
-  /** Where the parsed value goes in `Options`. */
+  /** Where the value goes in `Options`. */
   readonly path: readonly [keyof CB.Options] | readonly [keyof CB.Options, string]
-  readonly parse: (raw: string) => unknown
+  readonly config: (name: string) => Config.Config<unknown>
   readonly expected: string
 }
 
-const integer = (raw: string): unknown => (/^[+-]?\d+$/.test(raw.trim()) ? Number(raw) : undefined)
-const rate = (raw: string): unknown => (/^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$/.test(raw) ? Number(raw) : undefined)
-/** Durations as Effect writes them ("30 seconds", "250 millis"), or a bare number of milliseconds. */
-const duration = (raw: string): unknown => {
-  const text = raw.trim()
-  return /^\d+(\.\d+)?$/.test(text) ? Number(text) : text
-}
-/** A window is a count of calls ("100") or a duration ("60 seconds"). */
-const countOrDuration = duration
+/** A duration (`"30 seconds"`, `"Infinity"`) or a bare number of milliseconds; other text as given. */
+const duration = (name: string): Config.Config<unknown> =>
+  Config.Finite(name).pipe(
+    Config.orElse(() => Config.Duration(name)),
+    Config.orElse(() => Config.String(name))
+  )
+
+/** A window: a count of calls or a duration. */
+const countOrDuration = (name: string): Config.Config<unknown> => Config.orElse(Config.Int(name), () => duration(name))
+
+const literal =
+  (literals: ReadonlyArray<string>) =>
+  (name: string): Config.Config<unknown> =>
+    Config.orElse(Config.Literals(literals, name), () => Config.String(name))
+
+const tags = (name: string): Config.Config<unknown> =>
+  Config.map(Config.Array(Schema.String, name), (values) =>
+    values.map((tag) => tag.trim()).filter((tag) => tag.length > 0)
+  )
+
+const INTEGER = "an integer >= 1"
+const DURATION = "a positive duration"
+const RATE = "a rate in (0, 1]"
+const WINDOW = "an integer >= 1 (a count of calls) or a positive duration"
 
 /**
  * Every setting that can come from configuration. Predicates (`isFailure`, a predicate `exclude`, `retryAfter`)
@@ -34,63 +56,34 @@ const countOrDuration = duration
  * @internal
  */
 export const settings: ReadonlyArray<Setting> = [
-  { name: "FAILURE_THRESHOLD", path: ["failureThreshold"], parse: integer, expected: "an integer >= 1" },
-  { name: "RESET_TIMEOUT", path: ["resetTimeout"], parse: duration, expected: "a positive duration" },
-  { name: "MAX_RESET_TIMEOUT", path: ["maxResetTimeout"], parse: duration, expected: "a positive duration" },
-  { name: "BACKOFF_RESET_AFTER", path: ["backoffResetAfter"], parse: duration, expected: "a duration >= 0" },
-  { name: "SUCCESS_THRESHOLD", path: ["successThreshold"], parse: integer, expected: "an integer >= 1" },
-  { name: "HALF_OPEN_MAX_CALLS", path: ["halfOpenMaxCalls"], parse: integer, expected: "an integer >= 1" },
-  {
-    name: "HALF_OPEN_TIMEOUT",
-    path: ["halfOpenTimeout", "duration"],
-    parse: duration,
-    expected: "a positive duration"
-  },
+  { name: "FAILURE_THRESHOLD", path: ["failureThreshold"], config: Config.Int, expected: INTEGER },
+  { name: "RESET_TIMEOUT", path: ["resetTimeout"], config: duration, expected: DURATION },
+  { name: "MAX_RESET_TIMEOUT", path: ["maxResetTimeout"], config: duration, expected: DURATION },
+  { name: "BACKOFF_RESET_AFTER", path: ["backoffResetAfter"], config: duration, expected: "a duration >= 0" },
+  { name: "SUCCESS_THRESHOLD", path: ["successThreshold"], config: Config.Int, expected: INTEGER },
+  { name: "HALF_OPEN_MAX_CALLS", path: ["halfOpenMaxCalls"], config: Config.Int, expected: INTEGER },
+  { name: "HALF_OPEN_TIMEOUT", path: ["halfOpenTimeout", "duration"], config: duration, expected: DURATION },
   {
     name: "HALF_OPEN_TIMEOUT_ACTION",
     path: ["halfOpenTimeout", "onTimeout"],
-    parse: (raw) => raw.trim(),
+    config: literal(["reopen", "interrupt"]),
     expected: `"reopen" or "interrupt"`
   },
-  { name: "FAILURE_RATE_THRESHOLD", path: ["failureRate", "threshold"], parse: rate, expected: "a rate in (0, 1]" },
+  { name: "FAILURE_RATE_THRESHOLD", path: ["failureRate", "threshold"], config: Config.Number, expected: RATE },
+  { name: "FAILURE_RATE_MINIMUM_CALLS", path: ["failureRate", "minimumCalls"], config: Config.Int, expected: INTEGER },
+  { name: "FAILURE_RATE_WINDOW", path: ["failureRate", "window"], config: countOrDuration, expected: WINDOW },
+  { name: "SLOW_CALL_DURATION", path: ["slowCall", "duration"], config: duration, expected: DURATION },
+  { name: "SLOW_CALL_RATE_THRESHOLD", path: ["slowCall", "rateThreshold"], config: Config.Number, expected: RATE },
+  { name: "SLOW_CALL_MINIMUM_CALLS", path: ["slowCall", "minimumCalls"], config: Config.Int, expected: INTEGER },
+  { name: "SLOW_CALL_WINDOW", path: ["slowCall", "window"], config: countOrDuration, expected: WINDOW },
+  { name: "EXCLUDE", path: ["exclude"], config: tags, expected: "a comma-separated list of _tags" },
   {
-    name: "FAILURE_RATE_MINIMUM_CALLS",
-    path: ["failureRate", "minimumCalls"],
-    parse: integer,
-    expected: "an integer >= 1"
+    name: "MODE",
+    path: ["mode"],
+    config: literal(["normal", "disabled", "metricsOnly"]),
+    expected: `"normal", "disabled" or "metricsOnly"`
   },
-  {
-    name: "FAILURE_RATE_WINDOW",
-    path: ["failureRate", "window"],
-    parse: countOrDuration,
-    expected: "an integer >= 1 (a count of calls) or a positive duration"
-  },
-  { name: "SLOW_CALL_DURATION", path: ["slowCall", "duration"], parse: duration, expected: "a positive duration" },
-  { name: "SLOW_CALL_RATE_THRESHOLD", path: ["slowCall", "rateThreshold"], parse: rate, expected: "a rate in (0, 1]" },
-  {
-    name: "SLOW_CALL_MINIMUM_CALLS",
-    path: ["slowCall", "minimumCalls"],
-    parse: integer,
-    expected: "an integer >= 1"
-  },
-  {
-    name: "SLOW_CALL_WINDOW",
-    path: ["slowCall", "window"],
-    parse: countOrDuration,
-    expected: "an integer >= 1 (a count of calls) or a positive duration"
-  },
-  {
-    name: "EXCLUDE",
-    path: ["exclude"],
-    parse: (raw) =>
-      raw
-        .split(",")
-        .map((tag) => tag.trim())
-        .filter((tag) => tag.length > 0),
-    expected: "a comma-separated list of _tags"
-  },
-  { name: "MODE", path: ["mode"], parse: (raw) => raw.trim(), expected: `"normal", "disabled" or "metricsOnly"` },
-  { name: "EVENT_BUFFER_SIZE", path: ["eventBufferSize"], parse: integer, expected: "an integer >= 1" }
+  { name: "EVENT_BUFFER_SIZE", path: ["eventBufferSize"], config: Config.Int, expected: INTEGER }
 ]
 
 const pathName = (setting: Setting): string => setting.path.join(".")
@@ -101,35 +94,38 @@ export interface ConfigOptions {
   readonly defaults?: CB.Options | undefined
 }
 
-/** Reads the settings over the defaults; a value that does not parse fails naming its variable. */
+/** One setting's value, if its variable is set; a value not of its type fails naming the variable. */
+const readSetting = (domain: string, prefix: string, setting: Setting) =>
+  Config.option(setting.config(setting.name)).pipe(
+    Config.nested(prefix),
+    Effect.catch(() =>
+      // The text as given, for the message.
+      Effect.flatMap(Effect.option(Config.String(setting.name).pipe(Config.nested(prefix))), (raw) =>
+        Effect.fail(
+          new CircuitBreakerConfigError({
+            domain,
+            field: `${prefix}_${setting.name}`,
+            value: Option.getOrUndefined(raw),
+            expected: setting.expected
+          })
+        )
+      )
+    )
+  )
+
+/** Reads the settings over the defaults. */
 const readOptions = (domain: string, { defaults = {}, prefix }: ConfigOptions) =>
   Effect.gen(function* () {
     const options: Record<string, unknown> = { ...defaults }
     for (const setting of settings) {
-      const variable = `${prefix}_${setting.name}`
-      const raw = yield* Config.option(Config.String(setting.name)).pipe(
-        Config.nested(prefix),
-        Effect.mapError(
-          (error) =>
-            new CircuitBreakerConfigError({ domain, field: variable, value: String(error), expected: setting.expected })
-        )
-      )
-      if (Option.isNone(raw)) continue
-      const value = setting.parse(raw.value)
-      if (value === undefined) {
-        return yield* new CircuitBreakerConfigError({
-          domain,
-          field: variable,
-          value: raw.value,
-          expected: setting.expected
-        })
-      }
+      const value = yield* readSetting(domain, prefix, setting)
+      if (Option.isNone(value)) continue
       const [key, nestedKey] = setting.path
       if (nestedKey === undefined) {
-        options[key] = value
+        options[key] = value.value
       } else {
         const current = options[key]
-        options[key] = { ...(typeof current === "object" && current !== null ? current : {}), [nestedKey]: value }
+        options[key] = { ...(typeof current === "object" && current !== null ? current : {}), [nestedKey]: value.value }
       }
     }
     return options as CB.Options
