@@ -139,10 +139,8 @@ export const reject = (
   fiber: Fiber.Fiber<unknown, unknown>,
   now: number
 ): Effect.Effect<never, CircuitOpenError> => {
-  const circuit = entry.circuit
   reportRejection(core, entry, fiber, now)
-  const state = circuit.state === "HalfOpen" ? "HalfOpen" : "Open"
-  return core.flushThen(Effect.fail(rejection(core.domain, circuit.id, state, circuit.retryAfterMillis(now))))
+  return core.flushThen(Effect.fail(entry.rejection(core.domain, now)))
 }
 
 /**
