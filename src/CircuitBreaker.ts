@@ -1,5 +1,7 @@
 /**
- * Ref-backed circuit breakers provided as Layer services: one breaker per domain, one isolated circuit per id.
+ * Ref-backed circuit breakers provided as Layer services: one breaker per domain, one isolated circuit per id. The
+ * `Ref` of a layer build holds the breaker's circuits (a `Map` from id to circuit that gains a circuit on its first
+ * use); each circuit is a synchronous state machine changed in place.
  *
  * ```ts
  * import { Effect } from "effect"
@@ -337,7 +339,8 @@ export const CircuitBreakerConfigError: typeof errors.CircuitBreakerConfigError 
 export type CircuitBreakerConfigError = errors.CircuitBreakerConfigError
 
 /**
- * Builds a domain breaker: one `Ref` of circuits per layer build, one isolated circuit per id.
+ * Builds a domain breaker: one `Ref` of circuits per layer build (a `Map` from id to circuit, which gains a circuit
+ * on first use), one isolated circuit per id, its state kept in this process.
  *
  * ```ts
  * import { CircuitBreaker } from "effect-fallback"

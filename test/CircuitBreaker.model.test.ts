@@ -1,7 +1,7 @@
 /**
  * Model-based property test of the domain breaker.
  *
- * A small reference state machine, written from the specification (DESIGN.md, the `CircuitBreaker` JSDoc and
+ * A small reference state machine, written from the specification (docs/CircuitBreaker.md, the `CircuitBreaker` JSDoc and
  * resilience4j's semantics) and sharing no code with `src/internal`, is driven by the same random command sequences
  * as a real breaker running under `TestClock`. After every command the breaker's stats (state, counts, rates,
  * opening, retry-after) must equal the model's; every call must be admitted or rejected as the model says and end

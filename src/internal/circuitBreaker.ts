@@ -3,13 +3,13 @@
  * (`circuitBreakerAdmission.ts`), outcome reporting (`circuitBreakerOutcome.ts`) and administration
  * (`circuitBreakerAdmin.ts`).
  */
-import { Context, Effect, Layer, PubSub, Stream } from "effect"
+import { Context, Effect, Layer, PubSub, Ref, Stream } from "effect"
 import type { Scope } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
 import type { Policy } from "./circuit.ts"
 import { type Protect, protector, type ProtectStream, streamProtector } from "./circuitBreakerAdmission.ts"
 import * as Admin from "./circuitBreakerAdmin.ts"
-import { BreakerCore } from "./circuitBreakerCore.ts"
+import { BreakerCore, type Entry } from "./circuitBreakerCore.ts"
 import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
 import { resolvePolicy } from "./circuitBreakerPolicy.ts"
 import type { CircuitStore } from "./circuitStore.ts"
@@ -45,7 +45,8 @@ export const makeWithStore = (
     const context = yield* Effect.context<never>()
     const transitions = yield* PubSub.sliding<CB.Transition>(TRANSITION_BUFFER)
     const calls = yield* PubSub.sliding<CB.CallEvent>(eventBufferSize)
-    const core = new BreakerCore(store, context, transitions, calls)
+    const circuits = yield* Ref.make(new Map<string, Entry>())
+    const core = new BreakerCore(circuits, store, context, transitions, calls)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => core.close()).pipe(
         Effect.andThen(PubSub.shutdown(transitions)),

@@ -2,7 +2,7 @@
  * Administration: reading circuits (`stats`, `state`, `circuits`) and manual control (`open`, `close`, `reset`,
  * `setMode`). Each operation applies what time changed first, then publishes the transitions it caused.
  */
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Ref } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
 import type { Circuit } from "./circuit.ts"
 import { type BreakerCore, nowOf } from "./circuitBreakerCore.ts"
@@ -43,7 +43,9 @@ export const stats = (core: BreakerCore, id: string): Effect.Effect<CB.Stats> =>
 
 /** @internal */
 export const circuits = (core: BreakerCore): Effect.Effect<ReadonlyArray<CB.Stats>> =>
-  Effect.suspend(() => Effect.forEach(Array.from(core.entries.keys()), (id) => stats(core, id)))
+  Effect.flatMap(Ref.get(core.circuits), (entries) =>
+    Effect.forEach(Array.from(entries.keys()), (id) => stats(core, id))
+  )
 
 /** Changes circuit `id` (created if new) with `f` and publishes what it caused. */
 const manual = (core: BreakerCore, id: string, f: (circuit: Circuit, now: number) => void): Effect.Effect<void> =>

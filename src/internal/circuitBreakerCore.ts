@@ -2,11 +2,13 @@
  * What the parts of one breaker share: its circuits (created through the store, each with its metric instruments)
  * and the publication of what happens to them (the `transitions` and `events` streams, span attributes, logs).
  *
- * The circuits are plain objects in a `Map`, changed synchronously by each operation: a JavaScript turn runs one
- * operation at a time, so each decision is atomic without a `Ref`. Transitions wait in `outbox` until the operation
- * that caused them is done; `flush` then publishes them and returns the logging to run.
+ * One layer build holds one `Ref` of circuits: its value is a `Map` from circuit id to the circuit (with its
+ * instruments), to which a circuit is added on first use; the map is changed in place and the `Ref` is never set
+ * again. Each circuit is a synchronous state machine changed in place by each operation: a JavaScript turn runs one
+ * operation at a time, so each decision is atomic. Transitions wait in `outbox` until the operation that caused
+ * them is done; `flush` then publishes them and returns the logging to run.
  */
-import { Clock, Effect, PubSub } from "effect"
+import { Clock, Effect, PubSub, Ref } from "effect"
 import type { Context, Fiber } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
 import type { Circuit, PendingTransition, Policy } from "./circuit.ts"
@@ -64,8 +66,8 @@ export class BreakerCore {
   readonly store: CircuitStore
   readonly transitions: PubSub.PubSub<CB.Transition>
   readonly calls: PubSub.PubSub<CB.CallEvent>
-  /** Circuits are created on first use and never removed, so `protect(id)` may hold on to one. */
-  readonly entries = new Map<string, Entry>()
+  /** The circuits by id: created on first use and never removed, so `protect(id)` may hold on to one. */
+  readonly circuits: Ref.Ref<Map<string, Entry>>
   /** Subscribers of `events`: without any, no call event is built. */
   callSubscribers = 0
   private readonly context: Context.Context<never>
@@ -74,11 +76,13 @@ export class BreakerCore {
   private readonly backlog: Array<Effect.Effect<boolean>> = []
 
   constructor(
+    circuits: Ref.Ref<Map<string, Entry>>,
     store: CircuitStore,
     context: Context.Context<never>,
     transitions: PubSub.PubSub<CB.Transition>,
     calls: PubSub.PubSub<CB.CallEvent>
   ) {
+    this.circuits = circuits
     this.domain = store.policy.domain
     this.policy = store.policy
     this.store = store
@@ -88,11 +92,12 @@ export class BreakerCore {
   }
 
   entry(id: string): Entry {
-    let entry = this.entries.get(id)
+    const entries = Ref.getUnsafe(this.circuits)
+    let entry = entries.get(id)
     if (entry === undefined) {
       const circuit = this.store.create(id, this.outbox)
       entry = new Entry(circuit, new CircuitInstruments(this.domain, circuit, this.context))
-      this.entries.set(id, entry)
+      entries.set(id, entry)
     }
     return entry
   }
@@ -148,7 +153,7 @@ export class BreakerCore {
 
   /** Removes every circuit's metric series. */
   close(): void {
-    for (const entry of this.entries.values()) entry.instruments.remove()
+    for (const entry of Ref.getUnsafe(this.circuits).values()) entry.instruments.remove()
   }
 
   private publish<A>(hub: PubSub.PubSub<A>, value: A): void {

@@ -63,7 +63,7 @@ const repeat = <A, E>(times: number, call: Effect.Effect<A, E>) =>
 
 const silent = Logger.layer([])
 
-describe("PrometheusMetrics", () => {
+describe("CircuitBreaker observability: metrics, spans, logs and events", () => {
   describe("/metrics over HTTP on 127.0.0.1", () => {
     const breaker = CircuitBreaker.layer(Accounts, {
       failureThreshold: 2,

@@ -1,6 +1,5 @@
 /**
- * State-machine scenarios ported from other breakers' suites, each named after the behaviour it pins and citing the
- * original test:
+ * State-machine scenarios, each named after the behaviour it pins. Their sources, cited in the comments:
  *
  * - resilience4j `CircuitBreakerStateMachineTest` (io.github.resilience4j.circuitbreaker.internal),
  * - cockatiel `CircuitBreakerPolicy.test.ts` (and the `CountBreaker` tests where the two libraries disagree),
@@ -9,9 +8,9 @@
  * Where the libraries disagree we follow resilience4j: thresholds compare with `>=`, and a rate is undefined until
  * `minimumCalls` outcomes are in the window. Where our design differs from the original (HalfOpen is decided by
  * `successThreshold` successes or one counted failure, not by a rate over the permitted calls; a breaker never
- * queues a caller), the port pins our behaviour and the comment says what the original expects.
+ * queues a caller), the scenario pins our behaviour and the comment says what the original expects.
  *
- * The last block pins, as regressions, the bugs the model test (CircuitBreaker.model.test.ts) found.
+ * The last block pins edge cases the model test (CircuitBreaker.model.test.ts) found.
  */
 import { assert, describe, it } from "@effect/vitest"
 import {
@@ -134,7 +133,7 @@ const repeat = (n: number, effect: Effect.Effect<unknown>) => Effect.repeat(effe
 
 // ---------------------------------------------------------------------------------------------------------------
 
-describe("ports of resilience4j CircuitBreakerStateMachineTest", () => {
+describe("the circuit: rejections, HalfOpen permits, rate windows, backoff and modes", () => {
   // The original's setUp: failure rate 50 %, 4 permitted calls in HalfOpen, slow calls over 4 s at a 50 % rate, a
   // window of 5 calls (minimum 5), 5 s in Open, NumberFormatException ignored. resilience4j has no consecutive-failure
   // threshold, so ours is set out of reach.
@@ -540,7 +539,7 @@ describe("ports of resilience4j CircuitBreakerStateMachineTest", () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-describe("ports of cockatiel CircuitBreakerPolicy.test", () => {
+describe("the circuit: consecutive failures, backoff and trials", () => {
   // The original's setup: `circuitBreaker(handleType(MyException), { halfOpenAfter: 1000, breaker:
   // new ConsecutiveBreaker(2) })`. Errors it does not handle are neither successes nor failures.
   const options: CircuitBreaker.Options = {
@@ -643,7 +642,7 @@ describe("ports of cockatiel CircuitBreakerPolicy.test", () => {
     })
   )
 
-  it.effect("by default a trip soon after closing continues the backoff (cockatiel would start over)", () =>
+  it.effect("by default a trip soon after closing continues the backoff", () =>
     Effect.gen(function* () {
       const breaker = yield* make({ resetTimeout: Schedule.exponential("1 second") })
       yield* openBreaker(breaker)
@@ -763,7 +762,7 @@ describe("ports of cockatiel CircuitBreakerPolicy.test", () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-describe("ports of the effect/persistence CircuitBreaker JSDoc examples", () => {
+describe("the circuit with retries, execution plans and metrics", () => {
   class PaymentsError extends Data.TaggedError("PaymentsError")<{}> {}
 
   // Module doc, "Rejecting calls once a circuit opens"
@@ -980,8 +979,8 @@ describe("ports of the effect/persistence CircuitBreaker JSDoc examples", () => 
 
 // ---------------------------------------------------------------------------------------------------------------
 
-describe("bugs found by the model test", () => {
-  describe("fixed in the state machine and the glue", () => {
+describe("HalfOpen timeouts, permits and modes at their edges", () => {
+  describe("trials, timeouts and modes", () => {
     // e05ed26: the reopening of a HalfOpen that outlived halfOpenTimeout waited for someone to touch the circuit.
     it.effect("a lone trial that outlives halfOpenTimeout cannot close the circuit: it reopened at the deadline", () =>
       Effect.gen(function* () {
@@ -1091,7 +1090,7 @@ describe("bugs found by the model test", () => {
     )
   })
 
-  describe("fixed in the breaker's glue and policy (bb7f6dd)", () => {
+  describe("trial deadlines and small count windows", () => {
     // guardedCall wrapped the trial in Effect.timeoutOrElse outside `restore`, so the race ran uninterruptibly.
     it.effect("with onTimeout interrupt, interrupting the caller of a trial does not wait for the timeout", () =>
       Effect.gen(function* () {
