@@ -14,6 +14,8 @@ export const millisOf = (input: unknown): number | undefined => {
   return Number.isNaN(millis) || millis < 0 ? undefined : millis
 }
 
+type Check<A> = Effect.Effect<A, CircuitBreakerConfigError>
+
 /** @internal */
 export class Validate {
   readonly domain: string
@@ -40,25 +42,23 @@ export class Validate {
   }
 
   /** Millis of a positive duration (`Infinity` allowed). */
-  positiveDuration(
-    field: string,
-    value: unknown,
-    expected = "a positive duration"
-  ): Effect.Effect<number, CircuitBreakerConfigError> {
-    const millis = millisOf(value)
-    return millis !== undefined && millis > 0 ? Effect.succeed(millis) : this.fail(field, value, expected)
+  positiveDuration(field: string, value: unknown, expected = "a positive duration"): Check<number> {
+    return this.durationWhere(field, value, expected, (millis) => millis > 0)
   }
 
   /** Millis of a positive, finite duration. */
-  finiteDuration(
+  finiteDuration(field: string, value: unknown, expected = "a positive finite duration"): Check<number> {
+    return this.durationWhere(field, value, expected, (millis) => millis > 0 && Number.isFinite(millis))
+  }
+
+  private durationWhere(
     field: string,
     value: unknown,
-    expected = "a positive finite duration"
-  ): Effect.Effect<number, CircuitBreakerConfigError> {
+    expected: string,
+    allowed: (millis: number) => boolean
+  ): Check<number> {
     const millis = millisOf(value)
-    return millis !== undefined && millis > 0 && Number.isFinite(millis)
-      ? Effect.succeed(millis)
-      : this.fail(field, value, expected)
+    return millis !== undefined && allowed(millis) ? Effect.succeed(millis) : this.fail(field, value, expected)
   }
 
   /** Millis of a duration >= 0. */

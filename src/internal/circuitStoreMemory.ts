@@ -1,6 +1,7 @@
 import { Effect } from "effect"
+import type { Scope } from "effect"
 import { type Admission, Circuit, type PendingTransition, type Policy, type Verdict } from "./circuit.ts"
-import { adoptShared, type CircuitStore, type SharedState } from "./circuitStore.ts"
+import { adoptShared, type CircuitStore, type SharedState, type StoreHost } from "./circuitStore.ts"
 
 /**
  * The store of `CircuitBreaker.layer`: each circuit's state lives in its `Circuit` state machine, in this process.
@@ -38,7 +39,8 @@ export class MemoryStore implements CircuitStore {
     circuit.record(generation, trial, verdict, slow, now, error)
   }
 
-  acquireTrial(): undefined {
+  /** A trial holds the circuit's own permit only. */
+  acquireTrial(_circuit: Circuit, _generation: number): Effect.Effect<boolean> | undefined {
     return undefined
   }
 
@@ -46,9 +48,11 @@ export class MemoryStore implements CircuitStore {
     adoptShared(circuit, shared, now)
   }
 
-  transitioned(): void {}
+  /** Nothing to tell anyone. */
+  transitioned(_circuit: Circuit, _transition: PendingTransition, _adopted: boolean): void {}
 
-  start(): Effect.Effect<void> {
+  /** Nothing runs in the background. */
+  start(_host: StoreHost): Effect.Effect<void, never, Scope.Scope> {
     return Effect.void
   }
 }

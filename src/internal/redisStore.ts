@@ -14,8 +14,9 @@
  */
 import { Clock, Deferred, Effect } from "effect"
 import type { Scope } from "effect"
-import { type Admission, type PendingTransition, type Policy, Verdict } from "./circuit.ts"
-import { adoptShared, type CircuitStore, type SharedState, type StoreHost } from "./circuitStore.ts"
+import type { PendingTransition, Verdict } from "./circuit.ts"
+import type { CircuitStore, StoreHost } from "./circuitStore.ts"
+import { MemoryStore } from "./circuitStoreMemory.ts"
 import { RedisCircuit } from "./redisCircuit.ts"
 import { runJobs } from "./redisJobs.ts"
 import { acquireLease, settleLease } from "./redisLeases.ts"
@@ -27,17 +28,20 @@ import { ticker } from "./redisTicker.ts"
 
 const MANUAL_REASONS: ReadonlySet<string> = new Set(["forcedOpen", "manualClose", "reset"])
 
-/** @internal */
-export class RedisStore implements CircuitStore<RedisCircuit> {
-  readonly policy: Policy
+/**
+ * The memory store's decisions, with what is shared about them: outcome batches, trial leases, local transitions.
+ *
+ * @internal
+ */
+export class RedisStore extends MemoryStore implements CircuitStore<RedisCircuit> {
   readonly link: RedisLink
 
   constructor(link: RedisLink) {
+    super(link.policy)
     this.link = link
-    this.policy = link.policy
   }
 
-  create(id: string, outbox: Array<PendingTransition>): RedisCircuit {
+  override create(id: string, outbox: Array<PendingTransition>): RedisCircuit {
     const circuit = new RedisCircuit(id, this.policy, outbox, this.link.base)
     this.link.circuits.set(id, circuit)
     // A circuit first used after start-up may be shared already: read it rather than wait for the next sync.
@@ -45,11 +49,7 @@ export class RedisStore implements CircuitStore<RedisCircuit> {
     return circuit
   }
 
-  admit(circuit: RedisCircuit, now: number): Admission {
-    return circuit.admit(now)
-  }
-
-  record(
+  override record(
     circuit: RedisCircuit,
     generation: number,
     trial: boolean,
@@ -58,24 +58,16 @@ export class RedisStore implements CircuitStore<RedisCircuit> {
     now: number,
     error: unknown
   ): void {
-    if (verdict === undefined) {
-      if (trial) circuit.release(generation, now)
-    } else {
-      circuit.record(generation, trial, verdict, slow, now, error)
-    }
+    super.record(circuit, generation, trial, verdict, slow, now, error)
     if (trial) return settleLease(this.link, circuit, generation, verdict)
     if (verdict !== undefined && circuit.batch(generation, verdict, slow)) this.link.dirty.push(circuit)
   }
 
-  acquireTrial(circuit: RedisCircuit, generation: number): Effect.Effect<boolean> {
+  override acquireTrial(circuit: RedisCircuit, generation: number): Effect.Effect<boolean> {
     return acquireLease(this.link, circuit, generation)
   }
 
-  adopt(circuit: RedisCircuit, shared: SharedState, now: number): void {
-    adoptShared(circuit, shared, now)
-  }
-
-  transitioned(circuit: RedisCircuit, transition: PendingTransition, adopted: boolean): void {
+  override transitioned(circuit: RedisCircuit, transition: PendingTransition, adopted: boolean): void {
     circuit.clearBatch(circuit.generation)
     circuit.reason = transition.reason
     // Open -> HalfOpen is a matter of time, which every process applies on its own.
@@ -94,7 +86,7 @@ export class RedisStore implements CircuitStore<RedisCircuit> {
     })
   }
 
-  start(host: StoreHost): Effect.Effect<void, never, Scope.Scope> {
+  override start(host: StoreHost): Effect.Effect<void, never, Scope.Scope> {
     const link = this.link
     link.host = host
     return Effect.gen(function* () {
