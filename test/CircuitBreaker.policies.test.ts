@@ -84,7 +84,7 @@ describe("CircuitBreaker policies", () => {
       )
     )
 
-    it.effect("an idle gap longer than the window expires every bucket (cockatiel keeps stale ones)", () =>
+    it.effect("an idle gap longer than the window expires every bucket", () =>
       Effect.gen(function* () {
         const breaker = yield* Api
         yield* repeat(3, failOnce(breaker))
