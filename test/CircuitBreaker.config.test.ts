@@ -91,7 +91,12 @@ describe("CircuitBreaker.layerConfig", () => {
       "PAYMENTS_BREAKER_FAILURE_RATE_WINDOW (failureRate.window)",
       "a positive finite duration or an integer >= 1"
     ],
-    [{ PAYMENTS_BREAKER_MODE: "off" }, "PAYMENTS_BREAKER_MODE (mode)", `"normal", "disabled" or "metricsOnly"`]
+    [{ PAYMENTS_BREAKER_MODE: "off" }, "PAYMENTS_BREAKER_MODE (mode)", `"normal", "disabled" or "metricsOnly"`],
+    [
+      { PAYMENTS_BREAKER_FAILURE_RATE_THRESHOLD: "0.5", PAYMENTS_BREAKER_FAILURE_RATE_WINDOW: "99999999999" },
+      "PAYMENTS_BREAKER_FAILURE_RATE_WINDOW (failureRate.window)",
+      "at most 100000"
+    ]
   ] as const)("an invalid %j fails the layer naming the variable and the allowed range", ([env, field, expected]) =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(Effect.provide(Payments.use(Effect.succeed), fromEnv(env)))

@@ -441,6 +441,33 @@ describe("CircuitBreaker", () => {
     )
   })
 
+  describe("options from untyped code", () => {
+    const configError = (options: unknown) =>
+      Effect.flip(
+        Effect.provide(Users.use(Effect.succeed), CircuitBreaker.layer(Users, options as CircuitBreaker.Options))
+      )
+
+    it.effect.each([
+      [{ isFailure: "abc" }, "isFailure", "a predicate"],
+      [{ retryAfter: 5 }, "retryAfter", "a function"],
+      [{ failureRate: null }, "failureRate", "an object"],
+      [{ slowCall: null }, "slowCall", "an object"],
+      [{ failureRate: { threshold: 0.5, window: 2 ** 53 } }, "failureRate.window", "at most 100000"],
+      [{ failureRate: { threshold: 0.5, window: 2e8 } }, "failureRate.window", "at most 100000"],
+      [{ slowCall: { duration: "1 second", rateThreshold: 0.5, window: 2e8 } }, "slowCall.window", "at most 100000"],
+      [{ eventBufferSize: 2 ** 53 }, "eventBufferSize", "<= 100000"]
+    ] as const)(
+      "%j fails the layer naming the field and the allowed range, instead of crashing later",
+      ([options, field, expected]) =>
+        Effect.gen(function* () {
+          const error = yield* configError(options)
+          assert.strictEqual(error._tag, "CircuitBreakerConfigError")
+          assert.strictEqual(error.field, field)
+          assert.include(error.message, expected)
+        })
+    )
+  })
+
   describe("observability", () => {
     it.effect("counts calls by outcome and transitions in Effect metrics", () =>
       Effect.gen(function* () {

@@ -10,8 +10,9 @@ import type { Policy } from "./circuit.ts"
 import { type Protect, protector, type ProtectStream, streamProtector } from "./circuitBreakerAdmission.ts"
 import * as Admin from "./circuitBreakerAdmin.ts"
 import { BreakerCore, type Entry } from "./circuitBreakerCore.ts"
-import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
+import type { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
 import { resolvePolicy } from "./circuitBreakerPolicy.ts"
+import { Validate } from "./circuitBreakerValidate.ts"
 import type { CircuitStore } from "./circuitStore.ts"
 import { MemoryStore } from "./circuitStoreMemory.ts"
 
@@ -60,19 +61,16 @@ export const makeWithStore = (
     return breakerOf(core)
   })
 
-const eventBuffer = (policy: Policy, options: CB.Options): Effect.Effect<number, CircuitBreakerConfigError> => {
-  const size = options.eventBufferSize ?? DEFAULT_EVENT_BUFFER
-  return Number.isInteger(size) && size >= 1
-    ? Effect.succeed(size)
-    : Effect.fail(
-        new CircuitBreakerConfigError({
-          domain: policy.domain,
-          field: "eventBufferSize",
-          value: size,
-          expected: "an integer >= 1"
-        })
-      )
-}
+/** The `events` buffer is allocated when the breaker is built: bounded. */
+const MAX_EVENT_BUFFER = 100_000
+
+const eventBuffer = (policy: Policy, options: CB.Options): Effect.Effect<number, CircuitBreakerConfigError> =>
+  new Validate(policy.domain).integer(
+    "eventBufferSize",
+    options.eventBufferSize ?? DEFAULT_EVENT_BUFFER,
+    1,
+    MAX_EVENT_BUFFER
+  )
 
 const breakerOf = (core: BreakerCore): CB.CircuitBreaker => {
   // `protect(id)` is usually called in a handler, once per request: one function per circuit is handed out.

@@ -20,6 +20,9 @@ const SCHEDULED_OPENINGS = 64
 const MAX_BUCKETS = 20
 
 const DEFAULT_RATE_WINDOW = 100
+
+/** A count window keeps one byte per call: bounded so that a circuit never reserves more than 100 KB. */
+const MAX_COUNT_WINDOW = 100_000
 const DEFAULT_MINIMUM_CALLS = 10
 
 type Check<A> = Effect.Effect<A, CircuitBreakerConfigError>
@@ -58,9 +61,13 @@ const openingMillis = (check: Validate, resetTimeout: unknown): Check<(openings:
 const windowSpec = (check: Validate, field: string, window: unknown): Check<WindowSpec> => {
   if (typeof window === "number") {
     return Effect.map(
-      Number.isInteger(window) && window >= 1
+      Number.isInteger(window) && window >= 1 && window <= MAX_COUNT_WINDOW
         ? Effect.succeed(window)
-        : check.fail(field, window, "an integer >= 1 (a count of calls) or a positive duration"),
+        : check.fail(
+            field,
+            window,
+            `an integer >= 1 (a count of calls, at most ${MAX_COUNT_WINDOW}) or a positive duration`
+          ),
       (size): WindowSpec => ({ _tag: "Count", size })
     )
   }
@@ -91,15 +98,25 @@ const halfOpenTimeoutOf = (check: Validate, spec: Options["halfOpenTimeout"]): C
 /** The rate policies and the window they share. */
 const ratesOf = (check: Validate, options: Options) =>
   Effect.gen(function* () {
+    const failureRateOptions = yield* check.group(
+      "failureRate",
+      options.failureRate,
+      "an object { threshold, window, minimumCalls? }"
+    )
+    const slowCallOptions = yield* check.group(
+      "slowCall",
+      options.slowCall,
+      "an object { duration, rateThreshold, minimumCalls?, window? }"
+    )
     let window: WindowSpec | undefined
     let failureRate: Policy["failureRate"]
-    if (options.failureRate !== undefined) {
-      const threshold = yield* check.rate("failureRate.threshold", options.failureRate.threshold)
+    if (failureRateOptions !== undefined) {
+      const threshold = yield* check.rate("failureRate.threshold", failureRateOptions.threshold)
       const minimumCalls = yield* check.integer(
         "failureRate.minimumCalls",
-        options.failureRate.minimumCalls ?? DEFAULT_MINIMUM_CALLS
+        failureRateOptions.minimumCalls ?? DEFAULT_MINIMUM_CALLS
       )
-      window = yield* windowSpec(check, "failureRate.window", options.failureRate.window)
+      window = yield* windowSpec(check, "failureRate.window", failureRateOptions.window)
       // As in resilience4j, a count window smaller than minimumCalls is full at its size: the rate is defined then.
       failureRate = {
         threshold,
@@ -107,22 +124,22 @@ const ratesOf = (check: Validate, options: Options) =>
       }
     }
     let slowCall: Policy["slowCall"]
-    if (options.slowCall !== undefined) {
-      const millis = yield* check.positiveDuration("slowCall.duration", options.slowCall.duration)
-      const rateThreshold = yield* check.rate("slowCall.rateThreshold", options.slowCall.rateThreshold)
+    if (slowCallOptions !== undefined) {
+      const millis = yield* check.positiveDuration("slowCall.duration", slowCallOptions.duration)
+      const rateThreshold = yield* check.rate("slowCall.rateThreshold", slowCallOptions.rateThreshold)
       const minimumCalls = yield* check.integer(
         "slowCall.minimumCalls",
-        options.slowCall.minimumCalls ?? failureRate?.minimumCalls ?? DEFAULT_MINIMUM_CALLS
+        slowCallOptions.minimumCalls ?? failureRate?.minimumCalls ?? DEFAULT_MINIMUM_CALLS
       )
-      if (options.slowCall.window !== undefined) {
+      if (slowCallOptions.window !== undefined) {
         if (window !== undefined) {
           return yield* check.fail(
             "slowCall.window",
-            options.slowCall.window,
+            slowCallOptions.window,
             "omitted when failureRate.window is set (both rates share one window)"
           )
         }
-        window = yield* windowSpec(check, "slowCall.window", options.slowCall.window)
+        window = yield* windowSpec(check, "slowCall.window", slowCallOptions.window)
       }
       window ??= { _tag: "Count", size: DEFAULT_RATE_WINDOW }
       slowCall = {
@@ -172,7 +189,12 @@ export const resolvePolicy = (domain: string, options: Options): Check<Policy> =
       `"normal", "disabled" or "metricsOnly"`
     )
     const isExcluded = yield* exclusionOf(check, options.exclude)
-    const hint = options.retryAfter
+    const isFailureValue = yield* check.callback("isFailure", options.isFailure, "a predicate (value) => boolean")
+    const hint = yield* check.callback(
+      "retryAfter",
+      options.retryAfter,
+      "a function (error) => Duration.Input | undefined"
+    )
     const retryAfterMillis =
       hint === undefined
         ? undefined
@@ -199,7 +221,7 @@ export const resolvePolicy = (domain: string, options: Options): Check<Policy> =
       window,
       tripRules,
       isExcluded,
-      isFailureValue: options.isFailure,
+      isFailureValue,
       retryAfterMillis,
       mode,
       closedNeedsClock: slowCall !== undefined || window?._tag === "Time"

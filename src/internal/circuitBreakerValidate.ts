@@ -27,11 +27,25 @@ export class Validate {
     return Effect.fail(new CircuitBreakerConfigError({ domain: this.domain, field, value, expected }))
   }
 
-  /** An integer >= `min`. */
-  integer(field: string, value: unknown, min = 1): Effect.Effect<number, CircuitBreakerConfigError> {
-    return typeof value === "number" && Number.isInteger(value) && value >= min
+  /** An integer >= `min` (and <= `max`, for a size that allocates). */
+  integer(field: string, value: unknown, min = 1, max?: number): Check<number> {
+    return typeof value === "number" && Number.isInteger(value) && value >= min && (max === undefined || value <= max)
       ? Effect.succeed(value)
-      : this.fail(field, value, `an integer >= ${min}`)
+      : this.fail(field, value, max === undefined ? `an integer >= ${min}` : `an integer >= ${min} and <= ${max}`)
+  }
+
+  /** A function (a user callback), or nothing. */
+  callback<F>(field: string, value: F | undefined, expected: string): Check<F | undefined> {
+    return value === undefined || typeof value === "function"
+      ? Effect.succeed(value)
+      : this.fail(field, value, expected)
+  }
+
+  /** An object (a group of options), or nothing. */
+  group<A>(field: string, value: A | undefined, expected: string): Check<A | undefined> {
+    return value === undefined || (typeof value === "object" && value !== null)
+      ? Effect.succeed(value)
+      : this.fail(field, value, expected)
   }
 
   /** A rate in (0, 1]. */
