@@ -1,6 +1,7 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import {
+  Cause,
   Data,
   Deferred,
   Duration,
@@ -209,6 +210,23 @@ describe("CircuitBreaker observability: metrics, spans, logs and events", () => 
         yield* ok.pipe(second.protect("Charge"))
         assert.strictEqual(samplesOf(yield* PrometheusMetrics.format()).get(successes), "3")
       }).pipe(Effect.scoped, Effect.provide(silent), Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
+    it.effect("a circuit id that is not a string is refused, and a scrape still succeeds", () =>
+      Effect.gen(function* () {
+        const accounts = yield* Accounts
+        yield* ok.pipe(accounts.protect("GetAccount"))
+        const exit = yield* Effect.exit(ok.pipe(accounts.protect(undefined as unknown as string)))
+        assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        assert.strictEqual((defect as CircuitBreaker.CircuitBreakerConfigError)._tag, "CircuitBreakerConfigError")
+        assert.strictEqual((defect as CircuitBreaker.CircuitBreakerConfigError).field, "id")
+        const text = yield* PrometheusMetrics.format()
+        assert.include(
+          text,
+          `circuit_breaker_calls_total{domain="test/Accounts",circuit="GetAccount",outcome="success"} 1`
+        )
+      }).pipe(Effect.provide(CircuitBreaker.layer(Accounts)), Effect.provideService(Metric.MetricRegistry, new Map()))
     )
 
     it.effect("a time-window rate gauge forgets outcomes that left the window, as stats does", () =>

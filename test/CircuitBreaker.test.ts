@@ -468,6 +468,20 @@ describe("CircuitBreaker", () => {
     )
   })
 
+  describe("manual control from untyped code", () => {
+    it.effect("setMode with a mode that does not exist is a defect naming the allowed modes; the mode is kept", () =>
+      Effect.gen(function* () {
+        const breaker = yield* Users
+        const exit = yield* Effect.exit(breaker.setMode("m", "bogus" as CircuitBreaker.Mode))
+        assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        assert.strictEqual((defect as CircuitBreaker.CircuitBreakerConfigError).field, "mode")
+        assert.include((defect as Error).message, `"normal", "disabled" or "metricsOnly"`)
+        assert.strictEqual((yield* breaker.stats("m")).mode, "normal")
+      }).pipe(withBreaker({}))
+    )
+  })
+
   describe("observability", () => {
     it.effect("counts calls by outcome and transitions in Effect metrics", () =>
       Effect.gen(function* () {

@@ -73,6 +73,12 @@ const eventBuffer = (policy: Policy, options: CB.Options): Effect.Effect<number,
   )
 
 const breakerOf = (core: BreakerCore): CB.CircuitBreaker => {
+  const check = new Validate(core.domain)
+  // Untyped code may pass anything: a circuit id that is not a string would make a metric series no scrape can
+  // format, a mode that does not exist a circuit no rule covers. Both are defects, refused before touching anything.
+  const refusedId = (id: unknown) => Effect.orDie(check.fail("id", id, "a string (the circuit id)"))
+  const withId = <A>(id: string, f: (id: string) => Effect.Effect<A>): Effect.Effect<A> =>
+    typeof id === "string" ? f(id) : refusedId(id)
   // `protect(id)` is usually called in a handler, once per request: one function per circuit is handed out.
   const protectors = new Map<string, Protect>()
   const events = Stream.unwrap(
@@ -89,6 +95,7 @@ const breakerOf = (core: BreakerCore): CB.CircuitBreaker => {
   return {
     domain: core.domain,
     protect: (id) => {
+      if (typeof id !== "string") return () => refusedId(id)
       let protect = protectors.get(id)
       if (protect === undefined) {
         protect = protector(core, core.entry(id))
@@ -96,16 +103,20 @@ const breakerOf = (core: BreakerCore): CB.CircuitBreaker => {
       }
       return protect
     },
-    protectStream: (id): ProtectStream => streamProtector(core, core.entry(id)),
-    state: (id) => Effect.map(Admin.stats(core, id), (stats) => stats.state),
-    stats: (id) => Admin.stats(core, id),
+    protectStream: (id): ProtectStream =>
+      typeof id === "string" ? streamProtector(core, core.entry(id)) : () => Stream.fromEffect(refusedId(id)),
+    state: (id) => withId(id, (id) => Effect.map(Admin.stats(core, id), (stats) => stats.state)),
+    stats: (id) => withId(id, (id) => Admin.stats(core, id)),
     circuits: Admin.circuits(core),
     transitions: Stream.fromPubSub(core.transitions),
     events,
-    open: (id) => Admin.forceOpen(core, id),
-    close: (id) => Admin.forceClose(core, id),
-    reset: (id) => Admin.reset(core, id),
-    setMode: (id, mode) => Admin.setMode(core, id, mode)
+    open: (id) => withId(id, (id) => Admin.forceOpen(core, id)),
+    close: (id) => withId(id, (id) => Admin.forceClose(core, id)),
+    reset: (id) => withId(id, (id) => Admin.reset(core, id)),
+    setMode: (id, mode) =>
+      withId(id, (id) =>
+        Effect.flatMap(Effect.orDie(check.mode("mode", mode)), (mode) => Admin.setMode(core, id, mode))
+      )
   }
 }
 

@@ -182,12 +182,7 @@ export const resolvePolicy = (domain: string, options: Options): Check<Policy> =
         : yield* check.duration("backoffResetAfter", options.backoffResetAfter)
     const halfOpenTimeout = yield* halfOpenTimeoutOf(check, options.halfOpenTimeout)
     const { failureRate, slowCall, window } = yield* ratesOf(check, options)
-    const mode = yield* check.literal(
-      "mode",
-      options.mode ?? "normal",
-      ["normal", "disabled", "metricsOnly"],
-      `"normal", "disabled" or "metricsOnly"`
-    )
+    const mode = yield* check.mode("mode", options.mode ?? "normal")
     const isExcluded = yield* exclusionOf(check, options.exclude)
     const isFailureValue = yield* check.callback("isFailure", options.isFailure, "a predicate (value) => boolean")
     const hint = yield* check.callback(

@@ -4,7 +4,10 @@
  * `CircuitBreakerConfigError`, naming the field, the value and the allowed range.
  */
 import { Duration, Effect, Option } from "effect"
+import type { Mode } from "../CircuitBreaker.ts"
 import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
+
+const MODES: ReadonlyArray<Mode> = ["normal", "disabled", "metricsOnly"]
 
 /** Milliseconds of a duration input, `undefined` when it is none (or negative). @internal */
 export const millisOf = (input: unknown): number | undefined => {
@@ -83,6 +86,11 @@ export class Validate {
 
   string(field: string, value: unknown): Effect.Effect<string, CircuitBreakerConfigError> {
     return typeof value === "string" ? Effect.succeed(value) : this.fail(field, value, "a string")
+  }
+
+  /** A circuit mode. */
+  mode(field: string, value: unknown): Check<Mode> {
+    return this.literal(field, value, MODES, `"normal", "disabled" or "metricsOnly"`)
   }
 
   /** One of `allowed`, described as `expected`. */
