@@ -93,6 +93,16 @@ describe("CircuitBreaker.layerConfig", () => {
     ],
     [{ PAYMENTS_BREAKER_MODE: "off" }, "PAYMENTS_BREAKER_MODE (mode)", `"normal", "disabled" or "metricsOnly"`],
     [
+      { PAYMENTS_BREAKER_HALF_OPEN_TIMEOUT_ACTION: "interrupt" },
+      "PAYMENTS_BREAKER_HALF_OPEN_TIMEOUT (halfOpenTimeout.duration)",
+      "a positive duration"
+    ],
+    [
+      { PAYMENTS_BREAKER_HALF_OPEN_TIMEOUT: "-1 seconds" },
+      "PAYMENTS_BREAKER_HALF_OPEN_TIMEOUT (halfOpenTimeout.duration)",
+      "a positive duration"
+    ],
+    [
       { PAYMENTS_BREAKER_FAILURE_RATE_THRESHOLD: "0.5", PAYMENTS_BREAKER_FAILURE_RATE_WINDOW: "99999999999" },
       "PAYMENTS_BREAKER_FAILURE_RATE_WINDOW (failureRate.window)",
       "at most 100000"

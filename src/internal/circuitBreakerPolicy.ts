@@ -84,8 +84,11 @@ const windowSpec = (check: Validate, field: string, window: unknown): Check<Wind
 const halfOpenTimeoutOf = (check: Validate, spec: Options["halfOpenTimeout"]): Check<Policy["halfOpenTimeout"]> =>
   Effect.gen(function* () {
     if (spec === undefined) return undefined
-    const isObject = typeof spec === "object" && spec !== null && "duration" in spec
-    const millis = yield* check.positiveDuration("halfOpenTimeout", isObject ? spec.duration : spec)
+    const isObject = typeof spec === "object" && spec !== null && ("duration" in spec || "onTimeout" in spec)
+    const millis = yield* check.positiveDuration(
+      isObject ? "halfOpenTimeout.duration" : "halfOpenTimeout",
+      isObject ? spec.duration : spec
+    )
     const onTimeout = yield* check.literal(
       "halfOpenTimeout.onTimeout",
       isObject ? (spec.onTimeout ?? "reopen") : "reopen",
