@@ -247,6 +247,20 @@ describe("CircuitBreaker policies", () => {
       }).pipe(withBreaker({ failureThreshold: 1, resetTimeout: Schedule.exponential("1 second") }))
     )
 
+    it.effect("an infinite retry-after hint without maxResetTimeout is ignored: every opening ends by itself", () =>
+      Effect.gen(function* () {
+        const breaker = yield* Api
+        yield* Effect.exit(Effect.fail(new RateLimited({ retryAfterSeconds: Infinity })).pipe(breaker.protect("x")))
+        assert.strictEqual(Duration.toMillis((yield* breaker.stats("x")).retryAfter!), 60_000)
+      }).pipe(
+        withBreaker({
+          failureThreshold: 1,
+          resetTimeout: "1 minute",
+          retryAfter: (error) => (error instanceof RateLimited ? Duration.seconds(error.retryAfterSeconds) : undefined)
+        })
+      )
+    )
+
     it.effect("a failure's retry-after hint lengthens the opening, capped by maxResetTimeout", () =>
       Effect.gen(function* () {
         const breaker = yield* Api

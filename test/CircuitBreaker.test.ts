@@ -429,7 +429,9 @@ describe("CircuitBreaker", () => {
       [{ failureRate: { threshold: 1.5, window: 10 } }, "failureRate.threshold", "a rate in (0, 1]"],
       [{ failureRate: { threshold: 0.5, window: 0 } }, "failureRate.window", "an integer >= 1"],
       [{ slowCall: { duration: "1 second", rateThreshold: 0 } }, "slowCall.rateThreshold", "a rate in (0, 1]"],
-      [{ halfOpenTimeout: "-1 seconds" as Duration.Input }, "halfOpenTimeout", "a positive duration"]
+      [{ halfOpenTimeout: "-1 seconds" as Duration.Input }, "halfOpenTimeout", "a positive duration"],
+      [{ resetTimeout: Infinity }, "resetTimeout", "a positive duration or a Schedule (finite"],
+      [{ resetTimeout: Schedule.spaced(Duration.infinity) }, "resetTimeout", "a schedule of finite delays"]
     ] as const)("rejects %j naming the field and the allowed range", ([options, field, expected]) =>
       Effect.gen(function* () {
         const error = yield* configError(options as CircuitBreaker.Options)

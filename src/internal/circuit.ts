@@ -269,12 +269,18 @@ export class Circuit {
     return now - this.closedAt >= calmMillis ? 1 : this.openings + 1
   }
 
-  /** How long the `openings`-th opening lasts, lengthened by the retry-after hint of the failure that caused it. */
+  /**
+   * How long the `openings`-th opening lasts, lengthened by the retry-after hint of the failure that caused it. An
+   * opening always ends by itself: a hint that would make it endless (no `maxResetTimeout`) is ignored.
+   */
   openingMillisFor(openings: number, error: unknown): number {
     const policy = this.policy
+    const opening = Math.min(policy.openingMillis(openings), policy.maxResetMillis)
     const hint =
       error !== undefined && policy.retryAfterMillis !== undefined ? policy.retryAfterMillis(error) : undefined
-    return Math.min(Math.max(policy.openingMillis(openings), hint ?? 0), policy.maxResetMillis)
+    if (hint === undefined) return opening
+    const hinted = Math.min(Math.max(opening, hint), policy.maxResetMillis)
+    return Number.isFinite(hinted) ? hinted : opening
   }
 
   /**

@@ -49,11 +49,14 @@ const openingMillis = (check: Validate, resetTimeout: unknown): Check<(openings:
     return Effect.flatMap(scheduleTable(resetTimeout as Schedule.Schedule<unknown, unknown>), (table) =>
       table.length === 0
         ? check.fail("resetTimeout", "a schedule", "a schedule that recurs at least once")
-        : Effect.succeed((n: number) => table[Math.min(n, table.length) - 1]!)
+        : table.every(Number.isFinite)
+          ? Effect.succeed((n: number) => table[Math.min(n, table.length) - 1]!)
+          : check.fail("resetTimeout", "a schedule", "a schedule of finite delays (an opening always ends)")
     )
   }
+  // An opening always ends by itself (a circuit held open is `open(id)`): in memory and on Redis alike.
   return Effect.map(
-    check.positiveDuration("resetTimeout", resetTimeout, "a positive duration or a Schedule"),
+    check.finiteDuration("resetTimeout", resetTimeout, "a positive duration or a Schedule (finite: an opening ends)"),
     (millis) => () => millis
   )
 }
