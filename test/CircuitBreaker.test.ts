@@ -457,9 +457,12 @@ describe("CircuitBreaker", () => {
       [{ failureRate: { threshold: 0.5, window: 2 ** 53 } }, "failureRate.window", "at most 100000"],
       [{ failureRate: { threshold: 0.5, window: 2e8 } }, "failureRate.window", "at most 100000"],
       [{ slowCall: { duration: "1 second", rateThreshold: 0.5, window: 2e8 } }, "slowCall.window", "at most 100000"],
-      [{ eventBufferSize: 2 ** 53 }, "eventBufferSize", "<= 100000"]
+      [{ eventBufferSize: 2 ** 53 }, "eventBufferSize", "<= 100000"],
+      [{ backoffResetAfter: NaN }, "backoffResetAfter", "a duration >= 0"],
+      [{ halfOpenTimeout: NaN }, "halfOpenTimeout", "a positive duration"],
+      [{ slowCall: { duration: NaN, rateThreshold: 0.5 } }, "slowCall.duration", "a positive duration"]
     ] as const)(
-      "%j fails the layer naming the field and the allowed range, instead of crashing later",
+      "%j fails the layer naming the field and the allowed range (not a crash or a silent 0 later)",
       ([options, field, expected]) =>
         Effect.gen(function* () {
           const error = yield* configError(options)

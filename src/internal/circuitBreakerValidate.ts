@@ -9,8 +9,10 @@ import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
 
 const MODES: ReadonlyArray<Mode> = ["normal", "disabled", "metricsOnly"]
 
-/** Milliseconds of a duration input, `undefined` when it is none (or negative). @internal */
+/** Milliseconds of a duration input, `undefined` when it is none (or negative, or NaN). @internal */
 export const millisOf = (input: unknown): number | undefined => {
+  // `Duration.fromInput` reads NaN as zero: a NaN is no duration.
+  if (typeof input === "number" && Number.isNaN(input)) return undefined
   const decoded = Duration.fromInput(input as Duration.Input)
   if (Option.isNone(decoded)) return undefined
   const millis = Duration.toMillis(decoded.value)
