@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Data, Duration, Effect, Fiber, Schedule } from "effect"
+import { Data, Duration, Effect, Exit, Fiber, Logger, Schedule } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker } from "effect-fallback"
 
@@ -179,6 +179,59 @@ describe("CircuitBreaker policies", () => {
           isFailure: (value) => (value as { status?: number }).status === 503
         })
       )
+    )
+  })
+
+  describe("user callbacks that throw", () => {
+    const thrower = () => {
+      throw new Error("callback bug")
+    }
+    const captured = (lines: Array<string>) =>
+      Logger.layer([
+        Logger.make(({ message }) => lines.push(Array.isArray(message) ? String(message[0]) : String(message)))
+      ])
+
+    it.effect("a throwing exclude counts the call as a failure and loses no HalfOpen permit", () =>
+      Effect.gen(function* () {
+        const breaker = yield* Api
+        yield* failOnce(breaker)
+        yield* TestClock.adjust("1 second")
+        const trial = yield* failOnce(breaker)
+        assert.isTrue(Exit.hasFails(trial), "the caller still sees its own failure")
+        assert.strictEqual(yield* breaker.state("x"), "Open", "the failed trial reopened the circuit")
+        yield* TestClock.adjust("1 second")
+        yield* succeed(breaker)
+        assert.strictEqual(yield* breaker.state("x"), "Closed", "the next trial got the permit")
+      }).pipe(withBreaker({ failureThreshold: 1, resetTimeout: "1 second", exclude: thrower }))
+    )
+
+    it.effect("a throwing isFailure counts the call as a failure; the value is still returned", () =>
+      Effect.gen(function* () {
+        const breaker = yield* Api
+        assert.strictEqual(yield* Effect.succeed(7).pipe(breaker.protect("x")), 7)
+        assert.strictEqual(yield* breaker.state("x"), "Open")
+      }).pipe(withBreaker({ failureThreshold: 1, isFailure: thrower }))
+    )
+
+    it.effect(
+      "a throwing retryAfter leaves the opening at resetTimeout, and the throw is logged with the circuit",
+      () => {
+        const lines: Array<string> = []
+        return Effect.gen(function* () {
+          const breaker = yield* Api
+          yield* repeat(2, failOnce(breaker))
+          const stats = yield* breaker.stats("x")
+          assert.strictEqual(stats.state, "Open")
+          assert.strictEqual(Duration.toMillis(stats.retryAfter!), 30_000)
+          assert.isTrue(
+            lines.some((line) => line.includes("retryAfter") && line.includes(`"x"`)),
+            lines.join("\n")
+          )
+        }).pipe(
+          withBreaker({ failureThreshold: 2, resetTimeout: "30 seconds", retryAfter: thrower }),
+          Effect.provide(captured(lines))
+        )
+      }
     )
   })
 

@@ -44,6 +44,16 @@ export interface PendingTransition {
   readonly reason: TransitionReason
 }
 
+/** A user callback that threw while the circuit used it: reported by the owner with the circuit. @internal */
+export interface CallbackFailure {
+  readonly id: string
+  readonly callback: "exclude" | "isFailure" | "retryAfter"
+  readonly thrown: unknown
+}
+
+/** What waits in the outbox until the operation that caused it is done. @internal */
+export type Pending = PendingTransition | CallbackFailure
+
 /** What `admit` decided. @internal */
 export const Admission = {
   /** Run and record the outcome under the current generation. */
@@ -68,8 +78,8 @@ export type Verdict = (typeof Verdict)[keyof typeof Verdict]
 export class Circuit {
   readonly id: string
   readonly policy: Policy
-  /** Where transitions go; the owner drains it after each operation. */
-  readonly outbox: Array<PendingTransition>
+  /** Where transitions (and callback failures) go; the owner drains it after each operation. */
+  readonly outbox: Array<Pending>
   state: State = "Closed"
   mode: Mode
   /** Incremented on every transition: outcomes of calls admitted under another generation change nothing. */
@@ -92,12 +102,25 @@ export class Circuit {
   slow = 0
   readonly window: Window | undefined
 
-  constructor(id: string, policy: Policy, outbox: Array<PendingTransition>) {
+  constructor(id: string, policy: Policy, outbox: Array<Pending>) {
     this.id = id
     this.policy = policy
     this.outbox = outbox
     this.mode = policy.mode
     this.window = policy.window ? makeWindow(policy.window) : undefined
+  }
+
+  /**
+   * Runs a user callback of the policy: one that throws is reported in the outbox and `fallback` stands for its
+   * answer, so that an outcome is always recorded and no permit is ever lost.
+   */
+  callback<A, R>(name: CallbackFailure["callback"], f: (a: A) => R, a: A, fallback: R): R {
+    try {
+      return f(a)
+    } catch (thrown) {
+      this.outbox.push({ id: this.id, callback: name, thrown })
+      return fallback
+    }
   }
 
   /** Whether a call needs `now` to be decided and recorded. */
@@ -277,7 +300,9 @@ export class Circuit {
     const policy = this.policy
     const opening = Math.min(policy.openingMillis(openings), policy.maxResetMillis)
     const hint =
-      error !== undefined && policy.retryAfterMillis !== undefined ? policy.retryAfterMillis(error) : undefined
+      error !== undefined && policy.retryAfterMillis !== undefined
+        ? this.callback("retryAfter", policy.retryAfterMillis, error, undefined)
+        : undefined
     if (hint === undefined) return opening
     const hinted = Math.min(Math.max(opening, hint), policy.maxResetMillis)
     return Number.isFinite(hinted) ? hinted : opening

@@ -11,7 +11,7 @@
 import { Clock, Effect, PubSub, Ref } from "effect"
 import type { Context, Fiber } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
-import type { Circuit, PendingTransition, Policy } from "./circuit.ts"
+import type { CallbackFailure, Circuit, Pending, Policy } from "./circuit.ts"
 import { type CircuitOpenError, rejection } from "./circuitBreakerErrors.ts"
 import { CircuitInstruments } from "./circuitBreakerMetrics.ts"
 import type { CircuitStore } from "./circuitStore.ts"
@@ -55,6 +55,22 @@ export class Entry {
   }
 }
 
+const CONSEQUENCE: Record<CallbackFailure["callback"], string> = {
+  exclude: "the call counts as a failure",
+  isFailure: "the call counts as a failure",
+  retryAfter: "the opening ignores the hint"
+}
+
+/** The error log of a user callback that threw. */
+const callbackLog = (domain: string, failure: CallbackFailure): Effect.Effect<void> =>
+  Effect.annotateLogs(
+    Effect.logError(
+      `circuit breaker ${domain}, circuit "${failure.id}": the ${failure.callback} callback threw; ${CONSEQUENCE[failure.callback]}`,
+      failure.thrown
+    ),
+    { "circuit.domain": domain, "circuit.id": failure.id }
+  )
+
 /** @internal */
 export const nowOf = (fiber: Fiber.Fiber<unknown, unknown>): number =>
   fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
@@ -71,7 +87,7 @@ export class BreakerCore {
   /** Subscribers of `events`: without any, no call event is built. */
   callSubscribers = 0
   private readonly context: Context.Context<never>
-  private readonly outbox: Array<PendingTransition> = []
+  private readonly outbox: Array<Pending> = []
   /** Publications that found a subscriber's buffer full: `publishUnsafe` refuses them, the sliding strategy does not. */
   private readonly backlog: Array<Effect.Effect<boolean>> = []
 
@@ -108,6 +124,10 @@ export class BreakerCore {
     const domain = this.domain
     const logs: Array<Effect.Effect<unknown>> = []
     for (const pending of this.outbox.splice(0, this.outbox.length)) {
+      if ("thrown" in pending) {
+        logs.push(callbackLog(domain, pending))
+        continue
+      }
       const { from, id, reason, to, at } = pending
       this.publish(this.transitions, { domain, id, from, to, at, reason })
       const changed = this.entry(id)

@@ -66,21 +66,25 @@ export const settle = (
   exit: Exit.Exit<unknown, unknown>
 ): Effect.Effect<void> | undefined => {
   const policy = core.policy
+  const circuit = entry.circuit
   let verdict: Verdict
   let error: unknown = undefined
+  // A classifier that throws counts the call as a failure (`Circuit.callback` reports the throw).
   if (exit._tag === "Success") {
     verdict =
-      policy.isFailureValue !== undefined && policy.isFailureValue(exit.value) ? Verdict.Failure : Verdict.Success
+      policy.isFailureValue !== undefined && circuit.callback("isFailure", policy.isFailureValue, exit.value, true)
+        ? Verdict.Failure
+        : Verdict.Success
   } else {
     const reasons = exit.cause.reasons
     const fail = reasons.find(Cause.isFailReason)
     if (fail !== undefined) {
       error = fail.error
-      verdict = policy.isExcluded(error) ? Verdict.Ignored : Verdict.Failure
+      verdict = circuit.callback("exclude", policy.isExcluded, error, false) ? Verdict.Ignored : Verdict.Failure
     } else {
       const die = reasons.find(Cause.isDieReason)
       if (die === undefined) {
-        core.store.record(entry.circuit, generation, trial, undefined, false, nowOf(fiber), undefined)
+        core.store.record(circuit, generation, trial, undefined, false, nowOf(fiber), undefined)
         return core.flush()
       }
       error = die.defect
@@ -88,7 +92,7 @@ export const settle = (
     }
   }
   // The clock is read only when the outcome can cause a transition: a failure, or any outcome with a rate window.
-  const now = timed || verdict === Verdict.Failure || entry.circuit.window !== undefined ? nowOf(fiber) : 0
+  const now = timed || verdict === Verdict.Failure || circuit.window !== undefined ? nowOf(fiber) : 0
   const durationMillis = timed ? now - start : 0
   // An ignored call is neither success nor failure, so it is not a slow one either.
   const slow = policy.slowCall !== undefined && durationMillis > policy.slowCall.millis && verdict !== Verdict.Ignored

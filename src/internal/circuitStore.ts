@@ -9,7 +9,7 @@
  */
 import type { Effect, Scope } from "effect"
 import type { State, TransitionReason } from "../CircuitBreaker.ts"
-import type { Admission, Circuit, PendingTransition, Policy, Verdict } from "./circuit.ts"
+import type { Admission, Circuit, PendingTransition, Policy, Verdict, Pending } from "./circuit.ts"
 
 /** A circuit state decided by another process, to take on. @internal */
 export interface SharedState {
@@ -43,7 +43,7 @@ export interface CircuitStore<C extends Circuit = Circuit> {
   /** The policy every circuit of the store follows, resolved once. */
   readonly policy: Policy
   /** A new circuit `id`, reporting its transitions to `outbox`. Called once per id. */
-  create(id: string, outbox: Array<PendingTransition>): C
+  create(id: string, outbox: Array<Pending>): C
   /** Decides whether a call may run now. */
   admit(circuit: C, now: number): Admission
   /**

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type { Scope } from "effect"
-import { type Admission, Circuit, type PendingTransition, type Policy, type Verdict } from "./circuit.ts"
+import { type Admission, Circuit, type PendingTransition, type Policy, type Verdict, type Pending } from "./circuit.ts"
 import { adoptShared, type CircuitStore, type SharedState, type StoreHost } from "./circuitStore.ts"
 
 /**
@@ -15,7 +15,7 @@ export class MemoryStore implements CircuitStore {
     this.policy = policy
   }
 
-  create(id: string, outbox: Array<PendingTransition>): Circuit {
+  create(id: string, outbox: Array<Pending>): Circuit {
     return new Circuit(id, this.policy, outbox)
   }
 

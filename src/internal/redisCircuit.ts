@@ -2,7 +2,7 @@
  * A circuit of the Redis store: the local state machine, plus what the process shares with Redis about it.
  */
 import type { TransitionReason } from "../CircuitBreaker.ts"
-import { Circuit, type PendingTransition, type Policy, Verdict } from "./circuit.ts"
+import { Circuit, type Pending, type Policy, Verdict } from "./circuit.ts"
 
 /** A local transition to make shared: a compare-and-set against the epoch the process had when it moved. @internal */
 export interface TransitionJob {
@@ -61,7 +61,7 @@ export class RedisCircuit extends Circuit {
   /** Whether the circuit waits in the flusher's list. */
   dirty = false
 
-  constructor(id: string, policy: Policy, outbox: Array<PendingTransition>, base: string) {
+  constructor(id: string, policy: Policy, outbox: Array<Pending>, base: string) {
     super(id, policy, outbox)
     this.key = `${base}circuit:${id}`
     this.trialsKey = `${base}trials:${id}`

@@ -14,7 +14,7 @@
  */
 import { Clock, Deferred, Effect } from "effect"
 import type { Scope } from "effect"
-import type { PendingTransition, Verdict } from "./circuit.ts"
+import type { PendingTransition, Verdict, Pending } from "./circuit.ts"
 import type { CircuitStore, StoreHost } from "./circuitStore.ts"
 import { MemoryStore } from "./circuitStoreMemory.ts"
 import { RedisCircuit } from "./redisCircuit.ts"
@@ -41,7 +41,7 @@ export class RedisStore extends MemoryStore implements CircuitStore<RedisCircuit
     this.link = link
   }
 
-  override create(id: string, outbox: Array<PendingTransition>): RedisCircuit {
+  override create(id: string, outbox: Array<Pending>): RedisCircuit {
     const circuit = new RedisCircuit(id, this.policy, outbox, this.link.base)
     this.link.circuits.set(id, circuit)
     // A circuit first used after start-up may be shared already: read it rather than wait for the next sync.
