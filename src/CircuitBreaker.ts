@@ -215,6 +215,37 @@ export interface Options {
 }
 
 /**
+ * Options of `protectStream`.
+ *
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * class FeedBreaker extends CircuitBreaker.Service<FeedBreaker>()("app/FeedBreaker") {}
+ *
+ * // A HalfOpen trial succeeds only when the whole feed was read, not when a consumer stopped after a first page.
+ * const firstPage = Effect.gen(function* () {
+ *   const breaker = yield* FeedBreaker
+ *   return yield* Stream.make(1, 2, 3).pipe(
+ *     breaker.protectStream("feed", { trialSuccess: "completion" }),
+ *     Stream.take(2),
+ *     Stream.runCollect
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface StreamOptions {
+  /**
+   * What makes a HalfOpen trial stream a success: `"firstItem"` (default), its first item when the consumer stops
+   * early; `"completion"`, only its completion (a trial stopped early then decides nothing and returns its permit).
+   */
+  readonly trialSuccess?: "firstItem" | "completion" | undefined
+}
+
+/**
  * A domain breaker: one isolated circuit per id.
  *
  * @since 0.1.0
@@ -226,11 +257,13 @@ export interface CircuitBreaker {
   readonly protect: (id: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpenError, R>
   /**
    * Runs a stream through the circuit `id`: asked once when the stream starts; completion records a success, a
-   * counted failure at any item records a failure. A consumer that stops after the first item records a success;
-   * one that stops before it records nothing and returns any HalfOpen permit.
+   * counted failure at any item records a failure. A consumer that stops after the first item records a success
+   * (for a HalfOpen trial, only with `trialSuccess: "firstItem"`, the default); one that stops before it records
+   * nothing and returns any HalfOpen permit.
    */
   readonly protectStream: (
-    id: string
+    id: string,
+    options?: StreamOptions
   ) => <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.Stream<A, E | CircuitOpenError, R>
   /** The state of a circuit; an Open circuit past its reset timeout reads HalfOpen. */
   readonly state: (id: string) => Effect.Effect<State>

@@ -393,6 +393,20 @@ describe("CircuitBreaker", () => {
       }).pipe(withBreaker({ failureThreshold: 1 }))
     )
 
+    it.effect("with trialSuccess completion, a trial stream stopped after its first item decides nothing", () =>
+      Effect.gen(function* () {
+        const breaker = yield* Users
+        yield* failures(breaker, "s", 1)
+        yield* TestClock.adjust("1 minute")
+        const protect = breaker.protectStream("s", { trialSuccess: "completion" })
+        yield* Stream.iterate(1, (n) => n + 1).pipe(protect, Stream.take(3), Stream.runCollect)
+        const stats = yield* breaker.stats("s")
+        assert.deepStrictEqual([stats.state, stats.halfOpenInFlight, stats.successes], ["HalfOpen", 0, 0])
+        yield* Stream.make(1, 2, 3).pipe(protect, Stream.runCollect)
+        assert.strictEqual(yield* breaker.state("s"), "Closed", "a trial stream that completes closes the circuit")
+      }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
+
     it.effect("a consumer that stops before the first item records nothing and returns the permit", () =>
       Effect.gen(function* () {
         const breaker = yield* Users

@@ -103,8 +103,15 @@ const breakerOf = (core: BreakerCore): CB.CircuitBreaker => {
       }
       return protect
     },
-    protectStream: (id): ProtectStream =>
-      typeof id === "string" ? streamProtector(core, core.entry(id)) : () => Stream.fromEffect(refusedId(id)),
+    protectStream: (id, options): ProtectStream => {
+      if (typeof id !== "string") return () => Stream.fromEffect(refusedId(id))
+      const trialSuccess = options?.trialSuccess ?? "firstItem"
+      if (trialSuccess !== "firstItem" && trialSuccess !== "completion") {
+        const refused = Effect.orDie(check.fail("trialSuccess", trialSuccess, `"firstItem" or "completion"`))
+        return () => Stream.fromEffect(refused)
+      }
+      return streamProtector(core, core.entry(id), trialSuccess === "firstItem")
+    },
     state: (id) => withId(id, (id) => Effect.map(Admin.stats(core, id), (stats) => stats.state)),
     stats: (id) => withId(id, (id) => Admin.stats(core, id)),
     circuits: Admin.circuits(core),

@@ -2,7 +2,7 @@
  * Admission: `protect` and `protectStream` ask the circuit (through the store) whether a call may run, run it, and
  * hand its exit to outcome reporting (`circuitBreakerOutcome.ts`).
  */
-import { Cause, Effect, Exit, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
 import type { Fiber } from "effect"
 import { Admission } from "./circuit.ts"
 import { type BreakerCore, type Entry, nowOf } from "./circuitBreakerCore.ts"
@@ -138,15 +138,18 @@ const refuseTrial = (
  * @internal
  */
 export const streamProtector =
-  (core: BreakerCore, entry: Entry): ProtectStream =>
+  (core: BreakerCore, entry: Entry, trialOnFirstItem: boolean): ProtectStream =>
   <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E | CircuitOpenError, R> =>
-    Stream.unwrap(Effect.uninterruptible(Effect.withFiber((fiber) => admitStream(core, entry, self, fiber))))
+    Stream.unwrap(
+      Effect.uninterruptible(Effect.withFiber((fiber) => admitStream(core, entry, self, fiber, trialOnFirstItem)))
+    )
 
 const admitStream = <A, E, R>(
   core: BreakerCore,
   entry: Entry,
   self: Stream.Stream<A, E, R>,
-  fiber: Fiber.Fiber<unknown, unknown>
+  fiber: Fiber.Fiber<unknown, unknown>,
+  trialOnFirstItem: boolean
 ): Effect.Effect<Stream.Stream<A, E | CircuitOpenError, R>> => {
   const circuit = entry.circuit
   const timed = circuit.needsClock()
@@ -162,23 +165,37 @@ const admitStream = <A, E, R>(
   const generation = circuit.generation
   const trial = admission === Admission.Trial
   const isTimed = timed || trial
+  // Whether a consumer that stops after the first item makes the stream a success; if not, only completion does.
+  const earlyStopSucceeds = !trial || trialOnFirstItem
   let started = false
+  let completed = false
   // One stage for both jobs: the pull notes the first chunk, the stream's scope records the outcome when it closes.
   const tracked: Stream.Stream<A, E, R> = Stream.transformPull(self, (pull, scope) =>
     Effect.as(
       Scope.addFinalizerExit(scope, (exit) =>
         Effect.withFiber((fiber) => {
-          // A consumer that stopped early ends the stream by interruption: after the first item that is a success,
-          // before it nothing is recorded (and any permit goes back).
-          const effective: Exit.Exit<unknown, unknown> =
-            exit._tag === "Failure" && started && Cause.hasInterruptsOnly(exit.cause) ? Exit.void : exit
+          // A consumer that stopped early ends the stream by interruption: after the first item that is a success
+          // (unless a trial must complete), before it nothing is recorded (and any permit goes back).
+          const effective: Exit.Exit<unknown, unknown> = earlyStopSucceeds
+            ? exit._tag === "Failure" && started && Cause.hasInterruptsOnly(exit.cause)
+              ? Exit.void
+              : exit
+            : exit._tag === "Success" && !completed
+              ? Exit.interrupt()
+              : exit
           return settle(core, entry, fiber, generation, trial, start, isTimed, effective) ?? Effect.void
         })
       ),
-      Effect.map(pull, (chunk) => {
-        started = true
-        return chunk
-      })
+      earlyStopSucceeds
+        ? Effect.map(pull, (chunk) => {
+            started = true
+            return chunk
+          })
+        : Effect.onError(pull, (cause) =>
+            Effect.sync(() => {
+              completed = Pull.isDoneCause(cause)
+            })
+          )
     )
   ) as Stream.Stream<A, E, R>
   const admitted = core.flushThen(Effect.succeed(tracked))
