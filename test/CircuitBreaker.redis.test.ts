@@ -156,6 +156,19 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
       })
     )
 
+    live("a process that joins with different options logs it once; one with the same options does not", () =>
+      Effect.gen(function* () {
+        const prefix = uniquePrefix()
+        const a = yield* node(server.url, prefix, { failureThreshold: 2, resetTimeout: "30 seconds" })
+        const same = yield* node(server.url, prefix, { failureThreshold: 2, resetTimeout: "30 seconds" })
+        const other = yield* node(server.url, prefix, { failureThreshold: 50, resetTimeout: "1 second" })
+        const warnings = (logs: Array<string>) => logs.filter((line) => line.includes("with different options"))
+        assert.deepStrictEqual(warnings(a.logs), [])
+        assert.deepStrictEqual(warnings(same.logs), [])
+        assert.strictEqual(warnings(other.logs).length, 1)
+      })
+    )
+
     live("failures spread over processes trip the circuit from their aggregate", () =>
       Effect.gen(function* () {
         const prefix = uniquePrefix()

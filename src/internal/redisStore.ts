@@ -20,6 +20,7 @@ import { MemoryStore } from "./circuitStoreMemory.ts"
 import { RedisCircuit } from "./redisCircuit.ts"
 import { runJobs } from "./redisJobs.ts"
 import { acquireLease, settleLease } from "./redisLeases.ts"
+import { checkFingerprint } from "./redisFingerprint.ts"
 import { flushBatches } from "./redisFlusher.ts"
 import type { RedisLink } from "./redisLink.ts"
 import { subscriber } from "./redisSubscriber.ts"
@@ -94,6 +95,7 @@ export class RedisStore extends MemoryStore implements CircuitStore<RedisCircuit
       yield* Effect.forkScoped(subscriber(link, subscribed))
       // Subscribe before the first read, so nothing published in between is missed.
       yield* Deferred.await(subscribed).pipe(Effect.timeoutOption(link.settings.timeoutMillis))
+      yield* checkFingerprint(link)
       yield* loadIndex(link)
       link.nextSync = (yield* Clock.currentTimeMillis) + link.settings.syncMillis
       link.started = true

@@ -3,6 +3,7 @@
  * and the flush of the outcome batches.
  */
 import { Clock, Effect, Schedule } from "effect"
+import { keepFingerprint } from "./redisFingerprint.ts"
 import { flushBatches } from "./redisFlusher.ts"
 import type { RedisLink } from "./redisLink.ts"
 import { syncAll } from "./redisSync.ts"
@@ -19,6 +20,7 @@ export const tick = (link: RedisLink): Effect.Effect<void> =>
       link.resyncRequested = false
       link.nextSync = now + link.settings.syncMillis
       yield* syncAll(link)
+      yield* keepFingerprint(link)
     }
     yield* flushBatches(link)
   })
