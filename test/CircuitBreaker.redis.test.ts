@@ -483,6 +483,22 @@ describe.runIf(available)("CircuitBreaker.layerRedis", () => {
         assert.strictEqual(yield* raw.send<string>("HGET", `${base}circuit:db`, "state"), "Closed")
       })
     )
+
+    live("a trip replaces garbage in the circuit's hash and reaches the other process within the bound", () =>
+      Effect.gen(function* () {
+        const prefix = uniquePrefix()
+        const base = `${prefix}test/SharedBreaker:`
+        const raw = yield* rawRedis(server.url)
+        yield* raw.send("HSET", `${base}circuit:db`, "state", "Exploded", "epoch", "12", "openUntil", "soon")
+        const a = yield* node(server.url, prefix)
+        const b = yield* node(server.url, prefix)
+        yield* b.breaker.state("db")
+        yield* failTimes(a.breaker, "db", 3)
+        assert.strictEqual(yield* a.breaker.state("db"), "Open")
+        yield* waitForState(b.breaker, "db", "Open", BOUND)
+        assert.strictEqual(yield* raw.send<string>("HGET", `${base}circuit:db`, "state"), "Open")
+      })
+    )
   })
 
   describe("when Redis fails", () => {

@@ -17,7 +17,7 @@
  * the ids in use are a set (`<prefix><domain>:circuits`), read by a process that starts.
  *
  * Stored data that is not a circuit the scripts wrote (another type at the key, an unknown state, a non-numeric field)
- * is never trusted: the scripts answer `corrupt` and change nothing, except a manual operation, which rewrites it.
+ * is never trusted: the scripts answer `corrupt` and change nothing, except a process's own transition (a trip or a manual operation), which replaces it.
  */
 import { Option, Schema } from "effect"
 import { Redis } from "effect/persistence"
@@ -217,7 +217,8 @@ return results
 
 /**
  * A process's own transition (a local trip, a reopened hung trial, a manual open/close/reset), applied when the
- * shared circuit is still in the epoch the process last saw (or Redis lost it); a manual one always applies.
+ * shared circuit is still in the epoch the process last saw (or Redis lost it, or holds data the scripts did not
+ * write, which it replaces); a manual one always applies.
  * KEYS: index, key, trials. ARGV: channel, idle, id, expected epoch, to, reason, open millis, openings, forced, manual.
  */
 export const transitionScript = Redis.script(
@@ -258,8 +259,8 @@ export const transitionScript = Redis.script(
 local channel, idle, id, expected, to, reason = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local openMillis, openings, forced, manual = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], ARGV[10] == "1"
 local c = load(KEYS[2])
+-- Data the scripts did not write is never trusted, but a process's valid decision replaces it.
 if c == false then
-  if not manual then return { "corrupt", "Closed", "0", "0", "0", 0, "" } end
   redis.call("DEL", KEYS[2])
   c = nil
 end
