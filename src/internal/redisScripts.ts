@@ -17,7 +17,8 @@
  * the ids in use are a set (`<prefix><domain>:circuits`), read by a process that starts.
  *
  * Stored data that is not a circuit the scripts wrote (another type at the key, an unknown state, a non-numeric field)
- * is never trusted: the scripts answer `corrupt` and change nothing, except a process's own transition (a trip or a manual operation), which replaces it.
+ * is never trusted: the scripts answer `corrupt` and change nothing, except a process's own transition (a trip or a
+ * manual operation), which replaces it.
  */
 import { Option, Schema } from "effect"
 import { Redis } from "effect/persistence"
