@@ -4,10 +4,10 @@
  */
 import { Cause, Effect, Exit, Pull, Scope, Stream } from "effect"
 import type { Fiber } from "effect"
-import { Admission } from "./circuit.ts"
+import { Admission, Verdict } from "./circuit.ts"
 import { type BreakerCore, type Entry, nowOf } from "./circuitBreakerCore.ts"
 import type { CircuitOpenError } from "./circuitBreakerErrors.ts"
-import { isTrialTimeout, noteShadowRejection, reject, settle, trialTimedOut } from "./circuitBreakerOutcome.ts"
+import { isTrialTimeout, noteShadowRejection, reject, report, settle, trialTimedOut } from "./circuitBreakerOutcome.ts"
 
 /** @internal */
 export type Protect = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpenError, R>
@@ -35,7 +35,25 @@ export const protector =
       if (circuit.mode === "disabled") return self
       if (core.policy.closedNeedsClock) return runAdmitted(core, entry, self, fiber, nowOf(fiber), true)
       if (Exit.isExit(self)) {
-        return settledAs(core, entry, fiber, circuit.generation, 0, false, self as Exit.Exit<A, E>)
+        const exit = self as Exit.Exit<A, E>
+        // A finished success that no `isFailure` classifies and no rate window times needs neither classification
+        // nor the clock: straight to `report`.
+        if (exit._tag !== "Success" || core.policy.isFailureValue !== undefined || circuit.window !== undefined) {
+          return settledAs(core, entry, fiber, circuit.generation, 0, false, exit)
+        }
+        const logs = report(
+          core,
+          entry,
+          fiber,
+          circuit.generation,
+          false,
+          Verdict.Success,
+          false,
+          0,
+          undefined,
+          undefined
+        )
+        return logs === undefined ? exit : Effect.andThen(logs, exit)
       }
       return runAdmitted(core, entry, self, fiber, 0, false)
     })
