@@ -188,6 +188,31 @@ export class Circuit {
   }
 
   record(generation: number, trial: boolean, verdict: Verdict, slow: boolean, now: number, error: unknown): void {
+    // The common case, small enough to be inlined into its callers: a plain success of the current Closed era.
+    if (
+      verdict === Verdict.Success &&
+      !slow &&
+      !trial &&
+      generation === this.generation &&
+      this.state === "Closed" &&
+      this.window === undefined &&
+      this.mode !== "disabled"
+    ) {
+      this.successes++
+      this.consecutiveFailures = 0
+      return
+    }
+    this.recordOutcome(generation, trial, verdict, slow, now, error)
+  }
+
+  private recordOutcome(
+    generation: number,
+    trial: boolean,
+    verdict: Verdict,
+    slow: boolean,
+    now: number,
+    error: unknown
+  ): void {
     // Time may have moved the circuit on since the last touch: a trial that outlived the HalfOpen timeout is fenced.
     if (this.state !== "Closed") this.refresh(now)
     if (this.mode === "disabled") {
