@@ -11,6 +11,7 @@ import { failureRate as failureRateRule } from "./circuitTripFailureRate.ts"
 import type { TripRule } from "./circuitTripRule.ts"
 import { slowCallRate } from "./circuitTripSlowCallRate.ts"
 import { millisOf, Validate } from "./circuitBreakerValidate.ts"
+import { tagMatcher } from "./failure.ts"
 import type { WindowSpec } from "./window.ts"
 
 /** Openings beyond this many reuse the schedule's last delay; the table is computed once per breaker. */
@@ -163,11 +164,7 @@ const exclusionOf = (check: Validate, exclude: Options["exclude"]): Check<(error
   if (!Array.isArray(exclude) || exclude.some((tag) => typeof tag !== "string")) {
     return check.fail("exclude", exclude, "an array of _tag strings or a predicate")
   }
-  const tags = new Set<string>(exclude)
-  return Effect.succeed(
-    (error: unknown) =>
-      typeof error === "object" && error !== null && tags.has((error as { _tag?: unknown })._tag as string)
-  )
+  return Effect.succeed(exclude.length === 0 ? () => false : tagMatcher(exclude))
 }
 
 /** @internal */

@@ -3,19 +3,19 @@
  * check of `Validate`, which succeeds with the value in its usable form or fails with the one error shape,
  * `CircuitBreakerConfigError`, naming the field, the value and the allowed range.
  */
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect } from "effect"
 import type { Mode } from "../CircuitBreaker.ts"
 import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
+import { decodeDurationInput } from "./durationInput.ts"
 
 const MODES: ReadonlyArray<Mode> = ["normal", "disabled", "metricsOnly"]
 
 /** Milliseconds of a duration input, `undefined` when it is none (or negative, or NaN). @internal */
 export const millisOf = (input: unknown): number | undefined => {
-  // `Duration.fromInput` reads NaN as zero: a NaN is no duration.
-  if (typeof input === "number" && Number.isNaN(input)) return undefined
-  const decoded = Duration.fromInput(input as Duration.Input)
-  if (Option.isNone(decoded)) return undefined
-  const millis = Duration.toMillis(decoded.value)
+  // The shared strict decoding: `Duration.fromInput` alone reads NaN, NaN pairs and `{}` as zero.
+  const decoded = decodeDurationInput(input)
+  if (decoded === undefined) return undefined
+  const millis = Duration.toMillis(decoded)
   return Number.isNaN(millis) || millis < 0 ? undefined : millis
 }
 
