@@ -1,10 +1,11 @@
 /**
- * effect-fallback: fallbacks, circuit breakers, fallback chains and a CQRS mediator for Effect 4.
+ * effect-fallback: fallbacks, circuit breakers, fallback chains, a CQRS mediator and a live circuit dashboard for Effect 4.
  *
  * @since 0.1.0
  */
 export * as Bulkhead from "./Bulkhead.ts"
 export * as CircuitBreaker from "./CircuitBreaker.ts"
+export * as Dashboard from "./Dashboard.ts"
 export * as Fallback from "./Fallback.ts"
 export * as FallbackChain from "./FallbackChain.ts"
 export * as Health from "./Health.ts"
