@@ -73,7 +73,7 @@ export const validate = (
   }
   for (const value of Object.values(fields)) if (value instanceof DashboardConfigError) return Effect.fail(value)
   const path = options.path ?? "/circuits"
-  if (typeof path !== "string" || !PATH.test(path)) {
+  if (typeof path !== "string" || !PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
     return Effect.fail(
       new DashboardConfigError({
         field: "path",
