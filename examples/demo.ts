@@ -4,8 +4,15 @@
 // 2. A live feed of orders dies half way; the items already delivered stay delivered, a replica stream takes over.
 // 3. Recommendations come from a chain of providers under a time budget: a slow ML service is cut off, the cache answers.
 // Exits 1 if anything turns out differently from what the story says.
-import { Console, Data, Duration, Effect, Logger, Stream } from "effect"
-import { CircuitBreaker, Fallback, FallbackChain } from "effect-fallback"
+// While the story runs, the live circuit dashboard is served on 127.0.0.1 (the address is printed first). With
+// `npm start -- --serve` (or DEMO_SERVE=1) it keeps serving after the story, with some traffic, until Ctrl-C.
+import { NodeHttpServer } from "@effect/platform-node"
+import { Console, Data, Duration, Effect, Layer, Logger, Stream } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
+import { CircuitBreaker, Dashboard, Fallback, FallbackChain } from "effect-fallback"
+import { createServer } from "node:http"
+
+const keepServing = process.argv.includes("--serve") || process.env.DEMO_SERVE === "1"
 
 class PriceServiceDown extends Data.TaggedError("PriceServiceDown")<{}> {}
 class FeedDisconnected extends Data.TaggedError("FeedDisconnected")<{}> {}
@@ -95,18 +102,51 @@ const recommend = Effect.gen(function* () {
   )
 })
 
+// After the story, with --serve: the price service goes down for a while every 20 seconds, so the dashboard shows
+// the circuit opening, counting down and recovering; the page's controls are on (the server listens on loopback only).
+const traffic = Effect.gen(function* () {
+  yield* say("\nServing the dashboard until Ctrl-C (the price service fails 8 s out of every 20).")
+  let tick = 0
+  for (;;) {
+    priceServiceUp = tick++ % 200 >= 80
+    yield* price("sku-42")
+    yield* Effect.sleep("100 millis")
+  }
+})
+
+const dashboard = Effect.gen(function* () {
+  const server = yield* HttpServer.HttpServer
+  const port = (server.address as { readonly port: number }).port
+  yield* say(`   live dashboard: http://127.0.0.1:${port}/circuits`)
+})
+
 const program = Effect.gen(function* () {
   yield* say("effect-fallback demo: keeping a shop answering while its dependencies fail")
+  yield* dashboard
   yield* prices
   yield* orders
   yield* recommend
-}).pipe(
-  Effect.provide(CircuitBreaker.layer(ShopBreaker, { failureThreshold: 3, resetTimeout: "300 millis" })),
-  // The library logs every fallback and transition; the story above says the same in plain words.
-  Effect.provide(Logger.layer([]))
+  if (keepServing) yield* traffic
+})
+
+const Served = HttpRouter.serve(
+  Dashboard.layer([ShopBreaker], keepServing ? { authorize: () => Effect.succeed(true) } : {}),
+  { disableListenLog: true, disableLogger: true }
+).pipe(
+  Layer.provideMerge(CircuitBreaker.layer(ShopBreaker, { failureThreshold: 3, resetTimeout: "300 millis" })),
+  Layer.provideMerge(
+    NodeHttpServer.layer(createServer, {
+      port: Number(process.env.DEMO_PORT ?? 0),
+      host: "127.0.0.1",
+      // An open page must not hold the exit back.
+      disablePreemptiveShutdown: true
+    })
+  ),
+  // The library logs every fallback and transition; the story says the same in plain words.
+  Layer.provideMerge(Logger.layer([]))
 )
 
-Effect.runPromise(program).then(() => {
+Effect.runPromise(Effect.provide(program, Served)).then(() => {
   if (problems.length > 0) {
     console.error(`\n${problems.length} claim(s) did not hold:\n- ${problems.join("\n- ")}`)
     process.exit(1)

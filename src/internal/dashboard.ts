@@ -132,7 +132,6 @@ const control = (hub: Hub.Hub, config: Config, request: HttpServerRequest.HttpSe
     yield* command.action === "setMode"
       ? breaker.setMode(command.id, command.mode)
       : breaker[command.action](command.id)
-    hub.touch(command.domain, command.id)
     const stats = yield* breaker.stats(command.id)
     return HttpServerResponse.jsonUnsafe(
       { ok: true, circuit: viewOf(stats) },

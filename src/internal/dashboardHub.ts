@@ -25,7 +25,7 @@ export interface TickMessage {
   readonly seq: number
   readonly at: number
   readonly domains: ReadonlyArray<DomainSummary>
-  /** Tiles that are new or whose view may have changed. */
+  /** Tiles that are new or whose view changed. */
   readonly circuits: ReadonlyArray<CircuitView>
   /** Tiles that are gone, as `[domain, id]`. */
   readonly removed: ReadonlyArray<readonly [string, string]>
@@ -55,8 +55,6 @@ export interface Hub {
   /** Encoded `tick` messages; a subscriber that lags loses the oldest and sees a gap in `seq`. */
   readonly ticks: PubSub.PubSub<TickMessage>
   readonly snapshot: (controls: boolean, at: number) => SnapshotMessage
-  /** Marks a circuit for reading at the next tick (after a control that publishes no transition). */
-  readonly touch: (domain: string, id: string) => void
 }
 
 const TICK_BUFFER = 16
@@ -80,7 +78,6 @@ export const make = (
       const model = domains.get(transition.domain)
       if (model === undefined) return
       model.setState(transition.id, transition.to)
-      model.dirty.add(transition.id)
       pushBounded(recent, transition, options.recentTransitions)
       if (pending.length >= options.recentTransitions) dropped++
       pushBounded(pending, transition, options.recentTransitions)
@@ -106,10 +103,9 @@ export const make = (
       const reads: Array<{ model: DomainModel; tiles: ReadonlyArray<string>; stats: ReadonlyArray<Stats> }> = []
       for (const model of domains.values()) {
         const tiles = model.tiles()
-        const stats = yield* Effect.forEach(
-          tiles.filter((id) => model.needsRead(id)),
-          (id) => model.breaker.stats(id)
-        )
+        // Every tile is read: reading is cheap, applies a due Open -> HalfOpen, and sees changes that publish no
+        // transition (setMode); only the views that changed are sent.
+        const stats = yield* Effect.forEach(tiles, (id) => model.breaker.stats(id))
         reads.push({ model, tiles, stats })
       }
       const at = yield* Clock.currentTimeMillis
@@ -127,8 +123,7 @@ export const make = (
         for (const s of stats) {
           model.setState(s.id, s.state)
           const view = viewOf(s)
-          model.views.set(s.id, view)
-          circuits.push(view)
+          if (model.show(view)) circuits.push(view)
         }
         for (const [id, ...sample] of model.sample(tiles)) samples.push([model.domain, id, ...sample])
       }
@@ -154,7 +149,7 @@ export const make = (
     const snapshot = (controls: boolean, at: number): SnapshotMessage => {
       const circuits: Array<CircuitView & { readonly samples: ReadonlyArray<Sample> }> = []
       for (const model of domains.values()) {
-        for (const view of model.views.values()) {
+        for (const { view } of model.views.values()) {
           circuits.push({ ...view, samples: model.history.get(view.id) ?? [] })
         }
       }
@@ -170,11 +165,7 @@ export const make = (
       }
     }
 
-    const touch = (domain: string, id: string) => {
-      domains.get(domain)?.dirty.add(id)
-    }
-
-    return { domains, ticks, snapshot, touch }
+    return { domains, ticks, snapshot }
   })
 
 const pushBounded = <A>(items: Array<A>, item: A, max: number): void => {

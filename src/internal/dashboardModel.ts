@@ -74,12 +74,10 @@ export class DomainModel {
   readonly notClosed = new Set<string>()
   /** Closed circuits that keep a tile (at most `maxClosedPerDomain`). */
   readonly shownClosed = new Set<string>()
-  /** Circuits with a tile after the last tick, and what their tile shows. */
-  readonly views = new Map<string, CircuitView>()
+  /** Circuits with a tile after the last tick, and what their tile shows (as sent). */
+  readonly views = new Map<string, { readonly view: CircuitView; readonly json: string }>()
   /** The last `historySamples` samples of circuits with a tile. */
   readonly history = new Map<string, Array<Sample>>()
-  /** Circuits that had an event or a transition since the last tick. */
-  readonly dirty = new Set<string>()
   /** Counts of the current interval: [calls, failures, slow, rejected]. */
   readonly current = new Map<string, [number, number, number, number]>()
 
@@ -112,7 +110,6 @@ export class DomainModel {
 
   onEvent(event: CallEvent): void {
     if (!this.states.has(event.id)) this.setState(event.id, event.state)
-    this.dirty.add(event.id)
     let counts = this.current.get(event.id)
     if (counts === undefined) {
       counts = [0, 0, 0, 0]
@@ -152,10 +149,12 @@ export class DomainModel {
     }
   }
 
-  /** Whether the tile of `id` must be read again at this tick. */
-  needsRead(id: string): boolean {
-    const view = this.views.get(id)
-    return view === undefined || view.state !== "Closed" || this.states.get(id) !== "Closed" || this.dirty.has(id)
+  /** Records what the tile of a circuit shows; returns `false` when that is what it showed already. */
+  show(view: CircuitView): boolean {
+    const json = JSON.stringify(view)
+    if (this.views.get(view.id)?.json === json) return false
+    this.views.set(view.id, { view, json })
+    return true
   }
 
   /** Closes the interval: appends a sample to every tile's history and returns the non-zero ones. */
@@ -174,7 +173,6 @@ export class DomainModel {
       if (counts !== undefined) active.push([id, ...sample])
     }
     this.current.clear()
-    this.dirty.clear()
     return active
   }
 

@@ -37,7 +37,7 @@ section.domain h2 .counts { color: var(--muted); font-weight: 400; font-size: 12
 .tile svg .rejected { stroke: #999; fill: none; stroke-width: 1; stroke-dasharray: 2 2; }
 .tile .controls { display: flex; gap: 4px; margin-top: 6px; flex-wrap: wrap; }
 .tile .controls button, .tile .controls select { font: inherit; font-size: 11px; padding: 1px 6px; }
-.hidden-note { color: var(--muted); margin: 6px 0 0; font-size: 12px; }
+section.domain h2 .hidden-note { color: var(--muted); font-weight: 400; font-size: 12px; font-style: italic; }
 aside h2 { font-size: 14px; margin: 0 0 8px; }
 #transitions { list-style: none; margin: 0; padding: 0; }
 #transitions li { background: var(--card); margin-bottom: 4px; padding: 5px 8px; border-radius: 4px; font-size: 12px; }
@@ -72,7 +72,7 @@ function svg(tag, cls) {
   return node;
 }
 function pct(x) { return x === null || x === undefined ? "-" : (Math.round(x * 1000) / 10) + "%"; }
-function perSecond(n) { var r = n * 1000 / model.sampleMillis; return (r >= 10 ? Math.round(r) : Math.round(r * 10) / 10) + "/s"; }
+function rate(r) { return String(r >= 10 ? Math.round(r) : Math.round(r * 10) / 10); }
 function clock(at) { var d = new Date(at); return d.toISOString().slice(11, 19); }
 
 function setStatus(status, text) { var s = $("status"); s.setAttribute("data-status", status); s.textContent = text; }
@@ -185,11 +185,17 @@ function drawTile(tile) {
   node.setAttribute("data-state", v.state);
   node.setAttribute("data-mode", v.mode);
   node.querySelector(".badge").textContent = v.state + (v.mode !== "normal" ? " · " + v.mode : "") + (v.forced ? " · forced" : "");
-  var last = tile.samples.length > 0 ? tile.samples[tile.samples.length - 1] : [0, 0, 0, 0];
-  node.querySelector(".rates").textContent = perSecond(last[0]) + " calls · " + pct(last[0] ? last[1] / last[0] : null) + " failed · "
-    + pct(last[0] ? last[2] / last[0] : null) + " slow · " + perSecond(last[3]) + " rejected";
-  node.querySelector(".extra").textContent = "window: " + pct(v.failureRate) + " failed, " + pct(v.slowCallRate) + " slow · "
-    + v.consecutiveFailures + " in a row";
+  // Rates over the last second of samples, so a fine sampling interval does not make them flicker.
+  var span = Math.min(tile.samples.length, Math.max(1, Math.round(1000 / model.sampleMillis))), sum = [0, 0, 0, 0];
+  for (var i = tile.samples.length - span; i < tile.samples.length; i++) for (var j = 0; j < 4; j++) sum[j] += tile.samples[i][j];
+  var seconds = Math.max(1, span) * model.sampleMillis / 1000;
+  node.querySelector(".rates").textContent = rate(sum[0] / seconds) + " calls/s · " + pct(sum[0] ? sum[1] / sum[0] : null) + " failed · "
+    + pct(sum[0] ? sum[2] / sum[0] : null) + " slow · " + rate(sum[3] / seconds) + " rejected/s";
+  var extra = [];
+  if (v.failureRate !== null) extra.push("window " + pct(v.failureRate) + " failed");
+  if (v.slowCallRate !== null) extra.push(pct(v.slowCallRate) + " slow");
+  if (v.consecutiveFailures > 0) extra.push(v.consecutiveFailures + " failures in a row");
+  node.querySelector(".extra").textContent = extra.join(" · ");
   var max = 1;
   tile.samples.forEach(function (s) { max = Math.max(max, s[0], s[3]); });
   var lines = node.querySelectorAll("polyline");
@@ -227,14 +233,14 @@ function render() {
     var section = container.querySelector('section[data-domain="' + CSS.escape(d.domain) + '"]');
     if (!section) {
       section = el("section", "domain"); section.setAttribute("data-domain", d.domain);
-      var h = el("h2"); h.append(el("span", "name", d.domain), el("span", "counts"));
-      section.append(h, el("div", "tiles"), el("p", "hidden-note"));
+      var h = el("h2"); h.append(el("span", "name", d.domain), el("span", "counts"), el("span", "hidden-note"));
+      section.append(h, el("div", "tiles"));
       container.append(section);
     }
     section.hidden = wantDomain !== "" && wantDomain !== d.domain;
     section.querySelector(".counts").textContent = d.total + " circuits: " + d.states.Open + " Open, " + d.states.HalfOpen
       + " HalfOpen, " + d.states.Closed + " Closed";
-    section.querySelector(".hidden-note").textContent = d.hidden > 0 ? d.hidden + " more circuits not shown (Closed, or beyond the tile limit)" : "";
+    section.querySelector(".hidden-note").textContent = d.hidden > 0 ? d.hidden + " not shown" : "";
     var tiles = [];
     model.tiles.forEach(function (t) { if (t.view.domain === d.domain) tiles.push(t); });
     tiles.sort(function (a, b) { return rank(a.view.state) - rank(b.view.state) || (a.view.id < b.view.id ? -1 : a.view.id > b.view.id ? 1 : 0); });
