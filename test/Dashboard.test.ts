@@ -57,6 +57,28 @@ const tileOf = (event: SseEvent, id: string) =>
 const failures = (breaker: CircuitBreaker.CircuitBreaker, id: string, n: number) =>
   Effect.forEach(Array.from({ length: n }), () => Effect.exit(boom.pipe(breaker.protect(id))), { discard: true })
 
+/** The Shop breaker, with a Closed circuit "Pay". */
+const withPay = Effect.tap(Effect.service(Shop), (shop) => ok.pipe(shop.protect("Pay")))
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `c${i}`)
+
+/** Calls each of the circuits `c0`..`c<n-1>` once (a rejection included). */
+const callAll = (breaker: CircuitBreaker.CircuitBreaker, n: number) =>
+  Effect.forEach(ids(n), (id) => Effect.exit(ok.pipe(breaker.protect(id))), { discard: true })
+
+/** Creates `n` Shop circuits, opens `open` of them, lets one interval pass, then connects a page: its snapshot. */
+const domainOf = (base: string, n: number, open: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const shop = yield* Shop
+    yield* callAll(shop, n)
+    yield* Effect.forEach(open, (id) => shop.open(id), { discard: true })
+    yield* TestClock.adjust("1 second")
+    const page = yield* connectSse(`${base}/events`)
+    const snapshot = yield* page.next()
+    const tiles: Array<any> = snapshot.data.circuits.filter((c: any) => c.domain === "test/Shop")
+    return { shop, page, snapshot, tiles }
+  })
+
 describe("Dashboard", () => {
   describe("page", () => {
     it.effect("serves one self-contained HTML page under a strict Content-Security-Policy", () =>
@@ -205,19 +227,7 @@ describe("Dashboard", () => {
       withDashboard(
         (base) =>
           Effect.gen(function* () {
-            const shop = yield* Shop
-            yield* Effect.forEach(
-              Array.from({ length: 1000 }, (_, i) => `c${i}`),
-              (id) => ok.pipe(shop.protect(id)),
-              {
-                discard: true
-              }
-            )
-            yield* Effect.forEach(["c500", "c700", "c900"], (id) => shop.open(id), { discard: true })
-            yield* TestClock.adjust("1 second")
-            const page = yield* connectSse(`${base}/events`)
-            const snapshot = yield* page.next()
-            const tiles = snapshot.data.circuits.filter((c: any) => c.domain === "test/Shop")
+            const { page, shop, snapshot, tiles } = yield* domainOf(base, 1000, ["c500", "c700", "c900"])
             assert.deepStrictEqual(
               tiles.filter((c: any) => c.state === "Open").map((c: any) => c.id),
               ["c500", "c700", "c900"]
@@ -232,11 +242,7 @@ describe("Dashboard", () => {
             })
 
             // A busy interval over every circuit still sends the samples of the 8 tiles only.
-            yield* Effect.forEach(
-              Array.from({ length: 1000 }, (_, i) => `c${i}`),
-              (id) => Effect.exit(ok.pipe(shop.protect(id))),
-              { discard: true }
-            )
+            yield* callAll(shop, 1000)
             yield* TestClock.adjust("1 second")
             const tick = yield* page.next()
             assert.deepStrictEqual(tick.data.samples.map((s: any) => s[1]).sort(), tiles.map((c: any) => c.id).sort())
@@ -249,19 +255,7 @@ describe("Dashboard", () => {
       withDashboard(
         (base) =>
           Effect.gen(function* () {
-            const shop = yield* Shop
-            yield* Effect.forEach(
-              Array.from({ length: 10 }, (_, i) => `c${i}`),
-              (id) => ok.pipe(shop.protect(id)),
-              {
-                discard: true
-              }
-            )
-            yield* Effect.forEach(["c2", "c4", "c6", "c8", "c9"], (id) => shop.open(id), { discard: true })
-            yield* TestClock.adjust("1 second")
-            const page = yield* connectSse(`${base}/events`)
-            const snapshot = yield* page.next()
-            const tiles = snapshot.data.circuits.filter((c: any) => c.domain === "test/Shop")
+            const { snapshot, tiles } = yield* domainOf(base, 10, ["c2", "c4", "c6", "c8", "c9"])
             assert.deepStrictEqual(
               tiles.map((c: any) => [c.id, c.state]),
               [
@@ -303,8 +297,7 @@ describe("Dashboard", () => {
     it.effect("are refused with 403 when the dashboard has no authorize check, and change nothing", () =>
       withDashboard((base) =>
         Effect.gen(function* () {
-          const shop = yield* Shop
-          yield* ok.pipe(shop.protect("Pay"))
+          const shop = yield* withPay
           const refused = yield* post(base, { domain: "test/Shop", id: "Pay", action: "open" })
           assert.strictEqual(refused.status, 403)
           assert.match(refused.body.error, /no authorize check/)
@@ -317,8 +310,7 @@ describe("Dashboard", () => {
       withDashboard(
         (base) =>
           Effect.gen(function* () {
-            const shop = yield* Shop
-            yield* ok.pipe(shop.protect("Pay"))
+            const shop = yield* withPay
             const get = yield* request(`${base}/control?domain=test/Shop&id=Pay&action=open`)
             assert.strictEqual(get.status, 405)
             assert.strictEqual(get.headers.get("allow"), "POST")
@@ -332,8 +324,7 @@ describe("Dashboard", () => {
       withDashboard(
         (base) =>
           Effect.gen(function* () {
-            const shop = yield* Shop
-            yield* ok.pipe(shop.protect("Pay"))
+            const shop = yield* withPay
             const token = { "x-ops-token": "secret" }
             const opened = yield* post(base, { domain: "test/Shop", id: "Pay", action: "open" }, token)
             assert.strictEqual(opened.status, 200)
@@ -372,8 +363,7 @@ describe("Dashboard", () => {
           yield* withDashboard(
             (base) =>
               Effect.gen(function* () {
-                const shop = yield* Shop
-                yield* ok.pipe(shop.protect("Pay"))
+                const shop = yield* withPay
                 const refused = yield* post(base, { domain: "test/Shop", id: "Pay", action: "open" })
                 assert.strictEqual(refused.status, 403)
                 assert.strictEqual(yield* shop.state("Pay"), "Closed")
@@ -388,8 +378,7 @@ describe("Dashboard", () => {
       withDashboard(
         (base) =>
           Effect.gen(function* () {
-            const shop = yield* Shop
-            yield* ok.pipe(shop.protect("Pay"))
+            const shop = yield* withPay
             const open = { domain: "test/Shop", id: "Pay", action: "open" }
             assert.strictEqual((yield* post(base, open, { origin: "http://evil.example" })).status, 403)
             const form = yield* request(`${base}/control`, {
