@@ -17,8 +17,16 @@ class Users extends CircuitBreaker.Service<Users>()("test/Users") {}
 const ok = Effect.succeed("ok")
 const boom = Effect.fail(new Boom())
 
+/** Circuits made before the dashboard is built: one Closed, one Open. */
+const Early = Layer.effectDiscard(
+  Effect.flatMap(Effect.service(Users), (users) => Effect.andThen(ok.pipe(users.protect("Early")), users.open("Held")))
+)
+
 const serve = (options: Dashboard.Options = {}, shop: CircuitBreaker.Options = {}) =>
-  HttpRouter.serve(Dashboard.layer([Shop, Users], options), { disableListenLog: true, disableLogger: true }).pipe(
+  HttpRouter.serve(Dashboard.layer([Shop, Users], options).pipe(Layer.provide(Early)), {
+    disableListenLog: true,
+    disableLogger: true
+  }).pipe(
     Layer.provideMerge(Layer.mergeAll(CircuitBreaker.layer(Shop, shop), CircuitBreaker.layer(Users))),
     Layer.provideMerge(
       NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1", disablePreemptiveShutdown: true })
@@ -111,32 +119,39 @@ describe("Dashboard", () => {
   })
 
   describe("event stream", () => {
-    it.effect("starts with a snapshot of the circuits that exist, grouped by domain", () =>
-      withDashboard((base) =>
-        Effect.gen(function* () {
-          const shop = yield* Shop
-          yield* ok.pipe(shop.protect("GetPrice"))
-          yield* TestClock.adjust("1 second")
-          const page = yield* connectSse(`${base}/events`)
-          assert.strictEqual(page.status, 200)
-          assert.strictEqual(page.contentType, "text/event-stream")
-          const snapshot = yield* page.next()
-          assert.strictEqual(snapshot.event, "snapshot")
-          assert.deepStrictEqual(
-            snapshot.data.domains.map((d: any) => [d.domain, d.total]),
-            [
-              ["test/Shop", 1],
-              ["test/Users", 0]
-            ]
-          )
-          assert.deepStrictEqual(
-            snapshot.data.circuits.map((c: any) => [c.domain, c.id, c.state]),
-            [["test/Shop", "GetPrice", "Closed"]]
-          )
-          assert.strictEqual(snapshot.data.controls, false)
-          assert.strictEqual(snapshot.data.sampleMillis, 1000)
-        })
-      )
+    it.effect(
+      "starts with a snapshot of every circuit, those made before the dashboard included, grouped by domain",
+      () =>
+        withDashboard((base) =>
+          Effect.gen(function* () {
+            const shop = yield* Shop
+            yield* ok.pipe(shop.protect("GetPrice"))
+            yield* TestClock.adjust("1 second")
+            const page = yield* connectSse(`${base}/events`)
+            assert.strictEqual(page.status, 200)
+            assert.strictEqual(page.contentType, "text/event-stream")
+            const snapshot = yield* page.next()
+            assert.strictEqual(snapshot.event, "snapshot")
+            assert.deepStrictEqual(
+              snapshot.data.domains.map((d: any) => [d.domain, d.total]),
+              [
+                ["test/Shop", 1],
+                ["test/Users", 2]
+              ]
+            )
+            // Users' circuits were made before the dashboard was built; Shop's after.
+            assert.deepStrictEqual(
+              snapshot.data.circuits.map((c: any) => [c.domain, c.id, c.state]),
+              [
+                ["test/Shop", "GetPrice", "Closed"],
+                ["test/Users", "Held", "Open"],
+                ["test/Users", "Early", "Closed"]
+              ]
+            )
+            assert.strictEqual(snapshot.data.controls, false)
+            assert.strictEqual(snapshot.data.sampleMillis, 1000)
+          })
+        )
     )
 
     it.effect("samples a busy circuit: all its calls of one interval arrive as one tick with their counts", () =>
@@ -281,7 +296,8 @@ describe("Dashboard", () => {
             yield* TestClock.adjust("1 second")
             const page = yield* connectSse(`${base}/events`)
             const snapshot = yield* page.next()
-            assert.deepStrictEqual(snapshot.data.circuits.map((c: any) => c.id).sort(), ["a", "c"])
+            const shopTiles = snapshot.data.circuits.filter((c: any) => c.domain === "test/Shop")
+            assert.deepStrictEqual(shopTiles.map((c: any) => c.id).sort(), ["a", "c"])
             yield* shop.close("c")
             yield* TestClock.adjust("1 second")
             const tick = yield* page.next()

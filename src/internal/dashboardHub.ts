@@ -87,7 +87,12 @@ export const make = (
       yield* Stream.runForEach(model.breaker.transitions, (t) => Effect.sync(() => onTransition(t))).pipe(
         Effect.forkScoped
       )
-      yield* Stream.runForEach(model.breaker.events, (e) => Effect.sync(() => model.onEvent(e))).pipe(Effect.forkScoped)
+      // Events come in batches: one step per batch, one counter increment per event.
+      yield* Stream.runForEachArray(model.breaker.events, (events) =>
+        Effect.sync(() => {
+          for (const event of events) model.onEvent(event)
+        })
+      ).pipe(Effect.forkScoped)
     }
     // Let the followers subscribe before the circuits that exist already are read.
     yield* Effect.yieldNow
