@@ -134,7 +134,7 @@ describe.skipIf(!available)("Dashboard in chromium", () => {
     }
   })
 
-  it("offers no control without authorization, refuses the POST, and applies a control with it", async () => {
+  it("offers no control without authorization, refuses the POST, applies a control with it, and filters", async () => {
     const server = await startServer(0)
     const base = `http://127.0.0.1:${server.port}/circuits`
     const page = await browser.context.newPage()
@@ -165,6 +165,21 @@ describe.skipIf(!available)("Dashboard in chromium", () => {
       assert.strictEqual(await tile(page, "Pay").locator(".retry").textContent(), "held open until closed")
       await tile(page, "Pay").locator('button[data-action="close"]').click()
       await tile(page, "Pay", "Closed").waitFor({ timeout: 3000 })
+
+      // The filters hide tiles by state and sections by domain.
+      await page.locator('input[data-state-filter="Closed"]').uncheck()
+      await tile(page, "Pay").waitFor({ state: "hidden", timeout: 2000 })
+      await page.locator('input[data-state-filter="Closed"]').check()
+      await tile(page, "Pay").waitFor({ state: "visible", timeout: 2000 })
+      await page.locator("#domain-filter").selectOption("test/Shop")
+      assert.isTrue(await tile(page, "Pay").isVisible())
+      await page.evaluate(() => {
+        const select = document.getElementById("domain-filter") as HTMLSelectElement
+        select.append(new Option("other/Domain", "other/Domain"))
+        select.value = "other/Domain"
+        select.dispatchEvent(new Event("change"))
+      })
+      await tile(page, "Pay").waitFor({ state: "hidden", timeout: 2000 })
       assert.deepStrictEqual(errors, [])
     } finally {
       await browser.context.clearCookies()
