@@ -124,11 +124,10 @@ const control = (hub: Hub.Hub, config: Config, request: HttpServerRequest.HttpSe
     const body = yield* Effect.orElseSucceed(request.json, () => undefined)
     const command = parseCommand(body)
     if (typeof command === "string") return refuse(400, command)
-    const model = hub.domains.get(command.domain)
-    if (model === undefined || !model.states.has(command.id)) {
+    const breaker = yield* hub.breakerOf(command.domain, command.id)
+    if (breaker === undefined) {
       return refuse(404, `no circuit ${JSON.stringify(command.id)} in domain ${JSON.stringify(command.domain)}`)
     }
-    const breaker = model.breaker
     yield* command.action === "setMode"
       ? breaker.setMode(command.id, command.mode)
       : breaker[command.action](command.id)

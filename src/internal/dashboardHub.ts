@@ -1,7 +1,8 @@
 /**
- * The dashboard's one shared observer: it follows every breaker's `transitions` and `events`, and once per sampling
- * interval reads the stats of the circuits that have a tile and publishes one `tick` message for all connected pages.
- * A busy circuit therefore costs a counter increment per call and one sample per interval, however many calls it sees.
+ * The dashboard's one shared observer: it follows every breaker's `transitions`, and once per sampling interval reads
+ * the stats of the circuits that have a tile (their counts since the last tick are the interval's sample) and
+ * publishes one `tick` message for all connected pages. It does not subscribe to `events`, so a call pays nothing for
+ * being watched, and a busy circuit costs one read and one sample per interval, however many calls it sees.
  */
 import { Clock, Effect, PubSub, Stream } from "effect"
 import type { CircuitBreaker, Stats, Transition } from "../CircuitBreaker.ts"
@@ -51,13 +52,24 @@ export interface SnapshotMessage {
 
 /** @internal */
 export interface Hub {
-  readonly domains: ReadonlyMap<string, DomainModel>
   /** Encoded `tick` messages; a subscriber that lags loses the oldest and sees a gap in `seq`. */
   readonly ticks: PubSub.PubSub<TickMessage>
   readonly snapshot: (controls: boolean, at: number) => SnapshotMessage
+  /** The breaker of `domain` when it has a circuit `id` (read again when not seen yet); never creates one. */
+  readonly breakerOf: (domain: string, id: string) => Effect.Effect<CircuitBreaker | undefined>
 }
 
 const TICK_BUFFER = 16
+
+/** Circuits read per tick on average to find new ones: a domain of 1e6 circuits is read every 100 ticks. */
+const REFRESH_BUDGET = 10_000
+
+/** Reads every circuit of the domain: finds new ones and corrects the state of those without a tile. */
+const refresh = (model: DomainModel): Effect.Effect<void> =>
+  Effect.map(model.breaker.circuits, (all) => {
+    model.sinceRefresh = 0
+    for (const stats of all) model.setState(stats.id, stats.state)
+  })
 
 /** Starts the hub in the current scope. @internal */
 export const make = (
@@ -87,19 +99,13 @@ export const make = (
       yield* Stream.runForEach(model.breaker.transitions, (t) => Effect.sync(() => onTransition(t))).pipe(
         Effect.forkScoped
       )
-      // Events come in batches: one step per batch, one counter increment per event.
-      yield* Stream.runForEachArray(model.breaker.events, (events) =>
-        Effect.sync(() => {
-          for (const event of events) model.onEvent(event)
-        })
-      ).pipe(Effect.forkScoped)
     }
-    // Let the followers subscribe before the circuits that exist already are read.
+    // Let the followers subscribe before the circuits that exist already are read; those are not new to the first
+    // sample.
     yield* Effect.yieldNow
     for (const model of domains.values()) {
-      for (const stats of yield* model.breaker.circuits) {
-        if (!model.states.has(stats.id)) model.setState(stats.id, stats.state)
-      }
+      yield* refresh(model)
+      model.fresh.clear()
     }
 
     const tick = Effect.gen(function* () {
@@ -107,6 +113,9 @@ export const make = (
       // by a new connection is always the state after a whole tick.
       const reads: Array<{ model: DomainModel; tiles: ReadonlyArray<string>; stats: ReadonlyArray<Stats> }> = []
       for (const model of domains.values()) {
+        // New circuits that have not transitioned yet are found by reading them all, at most every tick, less often
+        // for large domains: about REFRESH_BUDGET circuits read per tick on average.
+        if (++model.sinceRefresh * REFRESH_BUDGET >= model.states.size) yield* refresh(model)
         const tiles = model.tiles()
         // Every tile is read: reading is cheap, applies a due Open -> HalfOpen, and sees changes that publish no
         // transition (setMode); only the views that changed are sent.
@@ -121,8 +130,7 @@ export const make = (
         const kept = new Set(tiles)
         for (const id of model.views.keys()) {
           if (kept.has(id)) continue
-          model.views.delete(id)
-          model.history.delete(id)
+          model.hide(id)
           removed.push([model.domain, id])
         }
         for (const s of stats) {
@@ -130,7 +138,7 @@ export const make = (
           const view = viewOf(s)
           if (model.show(view)) circuits.push(view)
         }
-        for (const [id, ...sample] of model.sample(tiles)) samples.push([model.domain, id, ...sample])
+        for (const [id, ...sample] of model.sample(stats)) samples.push([model.domain, id, ...sample])
       }
       const message: TickMessage = {
         seq: ++seq,
@@ -170,7 +178,15 @@ export const make = (
       }
     }
 
-    return { domains, ticks, snapshot }
+    const breakerOf = (domain: string, id: string) =>
+      Effect.suspend(() => {
+        const model = domains.get(domain)
+        if (model === undefined) return Effect.succeed(undefined)
+        const found = () => (model.states.has(id) ? model.breaker : undefined)
+        return found() !== undefined ? Effect.succeed(model.breaker) : Effect.map(refresh(model), found)
+      })
+
+    return { ticks, snapshot, breakerOf }
   })
 
 const pushBounded = <A>(items: Array<A>, item: A, max: number): void => {

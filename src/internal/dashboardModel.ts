@@ -1,10 +1,10 @@
 /**
- * What the dashboard knows about one domain: the state of every circuit (from `transitions`, discovery from
- * `events`), the call counts of the current sampling interval, and which circuits are shown (the bounded tile set).
- * Plain mutable data, changed only by the hub's fibers; no Effect here.
+ * What the dashboard knows about one domain: the state of every circuit (from `transitions` and from reading
+ * `circuits`), the counts of the circuits with a tile at the last tick, and which circuits are shown (the bounded tile
+ * set). Plain mutable data, changed only by the hub's fibers; no Effect here.
  */
 import { Duration } from "effect"
-import type { CallEvent, CircuitBreaker, State, Stats } from "../CircuitBreaker.ts"
+import type { CircuitBreaker, State, Stats } from "../CircuitBreaker.ts"
 
 /** Calls (successes, failures and ignored), failures, slow calls and rejections in one sampling interval. @internal */
 export type Sample = readonly [calls: number, failures: number, slow: number, rejected: number]
@@ -65,6 +65,8 @@ export const viewOf = (stats: Stats): CircuitView => ({
 const retryMillis = (retryAfter: Duration.Duration): number =>
   Duration.isFinite(retryAfter) ? Math.max(0, Math.ceil(Duration.toMillis(retryAfter))) : -1
 
+const ZERO: Sample = [0, 0, 0, 0]
+
 /** @internal */
 export class DomainModel {
   /** Every known circuit and its state, in discovery order. */
@@ -78,8 +80,12 @@ export class DomainModel {
   readonly views = new Map<string, { readonly view: CircuitView; readonly json: string }>()
   /** The last `historySamples` samples of circuits with a tile. */
   readonly history = new Map<string, Array<Sample>>()
-  /** Counts of the current interval: [calls, failures, slow, rejected]. */
-  readonly current = new Map<string, [number, number, number, number]>()
+  /** Counts of each tile since its circuit was created or reset, at the last tick. */
+  readonly totals = new Map<string, Sample>()
+  /** Circuits first seen since the last tick. */
+  readonly fresh = new Set<string>()
+  /** Ticks since `circuits` was last read. */
+  sinceRefresh = 0
 
   readonly breaker: CircuitBreaker
   readonly limits: Limits
@@ -97,6 +103,7 @@ export class DomainModel {
     const previous = this.states.get(id)
     if (previous === state) return
     if (previous !== undefined) this.counts[previous]--
+    else this.fresh.add(id)
     this.counts[state]++
     this.states.set(id, state)
     if (state === "Closed") {
@@ -106,22 +113,6 @@ export class DomainModel {
       this.shownClosed.delete(id)
       this.notClosed.add(id)
     }
-  }
-
-  onEvent(event: CallEvent): void {
-    if (!this.states.has(event.id)) this.setState(event.id, event.state)
-    let counts = this.current.get(event.id)
-    if (counts === undefined) {
-      counts = [0, 0, 0, 0]
-      this.current.set(event.id, counts)
-    }
-    if (event.outcome === "rejected") {
-      counts[3]++
-      return
-    }
-    counts[0]++
-    if (event.outcome === "failure") counts[1]++
-    if (event.slow) counts[2]++
   }
 
   /** The circuits that get a tile: every circuit not Closed first, then Closed ones, up to the limits. */
@@ -157,23 +148,37 @@ export class DomainModel {
     return true
   }
 
-  /** Closes the interval: appends a sample to every tile's history and returns the non-zero ones. */
-  sample(tiles: ReadonlyArray<string>): Array<readonly [string, ...Sample]> {
+  /**
+   * Closes the interval: appends to each tile's history what its counts grew by since the last tick, and returns the
+   * non-zero samples. A circuit first seen in this interval counts everything since it was created; a tile of a
+   * circuit seen before starts from zero; counts that went down (a `reset` or `close`) count from zero.
+   */
+  sample(stats: ReadonlyArray<Stats>): Array<readonly [string, ...Sample]> {
     const active: Array<readonly [string, ...Sample]> = []
-    for (const id of tiles) {
-      const counts = this.current.get(id)
-      const sample: Sample = counts === undefined ? [0, 0, 0, 0] : [counts[0], counts[1], counts[2], counts[3]]
-      let history = this.history.get(id)
+    for (const s of stats) {
+      const total: Sample = [s.successes + s.failures + s.ignored, s.failures, s.slow, s.rejected]
+      const before = this.totals.get(s.id) ?? (this.fresh.has(s.id) ? ZERO : total)
+      const grew = total.every((n, i) => n >= before[i]!)
+      const sample = total.map((n, i) => (grew ? n - before[i]! : n)) as unknown as Sample
+      this.totals.set(s.id, total)
+      let history = this.history.get(s.id)
       if (history === undefined) {
         history = []
-        this.history.set(id, history)
+        this.history.set(s.id, history)
       }
       history.push(sample)
       if (history.length > this.limits.historySamples) history.shift()
-      if (counts !== undefined) active.push([id, ...sample])
+      if (sample.some((n) => n > 0)) active.push([s.id, ...sample])
     }
-    this.current.clear()
+    this.fresh.clear()
     return active
+  }
+
+  /** Forgets the tile of a circuit. */
+  hide(id: string): void {
+    this.views.delete(id)
+    this.history.delete(id)
+    this.totals.delete(id)
   }
 
   summary(): DomainSummary {
