@@ -197,6 +197,24 @@ describe("Dashboard", () => {
       )
     )
 
+    it.effect("counts a tile's calls per interval from its counts, from zero again after a reset", () =>
+      withDashboard((base) =>
+        Effect.gen(function* () {
+          const shop = yield* withPay
+          yield* TestClock.adjust("1 second")
+          const page = yield* connectSse(`${base}/events`)
+          yield* page.next()
+          yield* Effect.forEach(Array.from({ length: 10 }), () => ok.pipe(shop.protect("Pay")), { discard: true })
+          yield* TestClock.adjust("1 second")
+          assert.deepStrictEqual((yield* page.next()).data.samples, [["test/Shop", "Pay", 10, 0, 0, 0]])
+          yield* shop.reset("Pay")
+          yield* Effect.forEach(Array.from({ length: 3 }), () => ok.pipe(shop.protect("Pay")), { discard: true })
+          yield* TestClock.adjust("1 second")
+          assert.deepStrictEqual((yield* page.next()).data.samples, [["test/Shop", "Pay", 3, 0, 0, 0]])
+        })
+      )
+    )
+
     it.effect("sends each transition with its reason, and retryAfter while Open, then HalfOpen and Closed", () =>
       withDashboard(
         (base) =>
