@@ -4,7 +4,7 @@
  * publishes one `tick` message for all connected pages. It does not subscribe to `events`, so a call pays nothing for
  * being watched, and a busy circuit costs one read and one sample per interval, however many calls it sees.
  */
-import { Clock, Effect, PubSub, Stream } from "effect"
+import { Clock, Effect, PubSub, type Scope, Stream } from "effect"
 import type { CircuitBreaker, Stats, Transition } from "../CircuitBreaker.ts"
 import {
   type CircuitView,
@@ -52,7 +52,7 @@ export interface SnapshotMessage {
 
 /** @internal */
 export interface Hub {
-  /** Encoded `tick` messages; a subscriber that lags loses the oldest and sees a gap in `seq`. */
+  /** The `tick` messages; a subscriber that lags loses the oldest and sees a gap in `seq`. */
   readonly ticks: PubSub.PubSub<TickMessage>
   readonly snapshot: (controls: boolean, at: number) => SnapshotMessage
   /** The breaker of `domain` when it has a circuit `id` (read again when not seen yet); never creates one. */
@@ -75,7 +75,7 @@ const refresh = (model: DomainModel): Effect.Effect<void> =>
 export const make = (
   breakers: ReadonlyArray<CircuitBreaker>,
   options: HubOptions
-): Effect.Effect<Hub, never, import("effect").Scope.Scope> =>
+): Effect.Effect<Hub, never, Scope.Scope> =>
   Effect.gen(function* () {
     const domains = new Map<string, DomainModel>()
     for (const breaker of breakers) domains.set(breaker.domain, new DomainModel(breaker, options))
