@@ -1,5 +1,6 @@
 /**
- * effect-fallback: fallbacks, circuit breakers, fallback chains, a CQRS mediator and a live circuit dashboard for Effect 4.
+ * effect-fallback: fallbacks, circuit breakers, fallback chains, a CQRS mediator, sagas and a live circuit dashboard
+ * for Effect 4.
  *
  * @since 0.1.0
  */
