@@ -1,6 +1,5 @@
 /**
- * effect-fallback: fallbacks, circuit breakers, fallback chains, a CQRS mediator, sagas and a live circuit dashboard
- * for Effect 4.
+ * effect-fallback: fallbacks, circuit breakers, fallback chains and a CQRS mediator for Effect 4.
  *
  * @since 0.1.0
  */
