@@ -19,6 +19,7 @@ import type { Context, Effect, Layer } from "effect"
 import type { HttpRouter } from "effect/http"
 import type { CircuitBreaker, Mode, State, Stats } from "./CircuitBreaker.ts"
 import * as internal from "./internal/health.ts"
+import * as errors from "./internal/healthErrors.ts"
 
 /**
  * One circuit in a report. Durations are in milliseconds; a rate is `null` until the circuit's window has
@@ -92,7 +93,8 @@ export type Identifiers<Keys extends ReadonlyArray<Context.Key<any, any>>> =
   Keys[number] extends Context.Key<infer I, any> ? I : never
 
 /**
- * Reads every circuit of the given breakers.
+ * Reads every circuit of the given breakers. Options of the wrong type (from untyped code: a `critical` that is
+ * neither an array of ids nor a predicate, `breakers` that is not an array) die with `HealthConfigError`.
  *
  * ```ts
  * import { Effect } from "effect"
@@ -115,7 +117,9 @@ export const report: (breakers: ReadonlyArray<CircuitBreaker>, options?: ReportO
 /**
  * Adds two routes to the `HttpRouter`: `GET /health` answers 200 with the `Report` as JSON; `GET /ready` answers
  * 200 `{ "ready": true }`, or 503 `{ "ready": false, "open": ["domain/id", ...] }` while a critical circuit is Open,
- * with a `Retry-After` of the shortest time left before one of them admits a trial.
+ * with a `Retry-After` of the shortest time left before one of them admits a trial. Options of the wrong type (from
+ * untyped code: no breakers, a path without a leading `/`, a `critical` that is neither ids nor a predicate) make
+ * the layer die with `HealthConfigError`, naming the field.
  *
  * ```ts
  * import { NodeHttpServer } from "@effect/platform-node"
@@ -140,3 +144,30 @@ export const report: (breakers: ReadonlyArray<CircuitBreaker>, options?: ReportO
 export const layerHttp: <const Keys extends ReadonlyArray<Context.Key<any, CircuitBreaker>>>(
   options: HttpOptions<Keys>
 ) => Layer.Layer<never, never, HttpRouter.HttpRouter | Identifiers<Keys>> = internal.layerHttp
+
+/**
+ * An option that cannot mean anything (from untyped code), naming the field, what was expected and what was given.
+ *
+ * ```ts
+ * import { Cause, Effect, Exit } from "effect"
+ * import { CircuitBreaker, Health } from "effect-fallback"
+ *
+ * const program = Effect.gen(function* () {
+ *   const payments = yield* CircuitBreaker.make("payments")
+ *   const exit = yield* Effect.exit(Health.report([payments], { critical: "Charge" as any }))
+ *   return Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined // HealthConfigError: critical must be ...
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const HealthConfigError: typeof errors.HealthConfigError = errors.HealthConfigError
+
+/**
+ * The instance type of `HealthConfigError`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type HealthConfigError = errors.HealthConfigError

@@ -1,6 +1,6 @@
 import { NodeHttpClient, NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
-import { Data, Effect, Layer } from "effect"
+import { Cause, Data, Effect, Exit, Layer } from "effect"
 import { HttpClient, HttpRouter, HttpServer } from "effect/http"
 import { TestClock } from "effect/testing"
 import { createServer } from "node:http"
@@ -128,6 +128,25 @@ describe("Health", () => {
         }
       })
       assert.deepStrictEqual([report.ready, report.circuits[0]?.critical], [false, true])
+    })
+  )
+  it.effect("options of the wrong type from untyped code die with HealthConfigError naming the field", () =>
+    Effect.gen(function* () {
+      const breaker = yield* CircuitBreaker.make("adhoc")
+      const defectOf = (exit: Exit.Exit<unknown, unknown>) =>
+        Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+      const critical = defectOf(yield* Effect.exit(Health.report([breaker], { critical: "Dep" as any })))
+      assert.instanceOf(critical, Health.HealthConfigError)
+      assert.strictEqual((critical as Health.HealthConfigError).field, "critical")
+      const breakers = defectOf(yield* Effect.exit(Health.report(breaker as any)))
+      assert.strictEqual((breakers as Health.HealthConfigError).field, "breakers")
+      const layer = Health.layerHttp({ breakers: [Payments], path: "health" as any })
+      const path = defectOf(
+        yield* Effect.exit(
+          Layer.build(layer).pipe(Effect.provide(Layer.merge(HttpRouter.layer, Breakers)), Effect.scoped)
+        )
+      )
+      assert.strictEqual((path as Health.HealthConfigError).field, "path")
     })
   )
 })

@@ -2,10 +2,11 @@
  * The dashboard's settings, validated: a bad value fails the layer with a `DashboardConfigError` naming the field and
  * the allowed range.
  */
-import { Data, Duration, Effect, Formatter, Option } from "effect"
+import { Data, Duration, Effect, Formatter } from "effect"
 import type { HttpServerRequest } from "effect/http"
 import type { CircuitBreaker } from "../CircuitBreaker.ts"
 import type { Options } from "../Dashboard.ts"
+import { decodeDurationInput } from "./durationInput.ts"
 
 /** @internal */
 export class DashboardConfigError extends Data.TaggedError("DashboardConfigError")<{
@@ -48,8 +49,8 @@ const integer = (
 
 const sampleMillis = (value: unknown): number | DashboardConfigError => {
   if (value === undefined) return 1000
-  const decoded = Duration.fromInput(value as Duration.Input)
-  const millis = Option.isSome(decoded) ? Duration.toMillis(decoded.value) : Number.NaN
+  const decoded = decodeDurationInput(value)
+  const millis = decoded === undefined ? Number.NaN : Duration.toMillis(decoded)
   return millis >= MIN_SAMPLE_MILLIS && millis <= MAX_SAMPLE_MILLIS
     ? millis
     : new DashboardConfigError({

@@ -3,6 +3,7 @@ import type { Context } from "effect"
 import { Headers, HttpRouter, HttpServerResponse } from "effect/http"
 import type { CircuitBreaker, Stats } from "../CircuitBreaker.ts"
 import type * as H from "../Health.ts"
+import { HealthConfigError } from "./healthErrors.ts"
 
 const finiteOrNull = (value: number | undefined): number | null =>
   value === undefined || !Number.isFinite(value) ? null : value
@@ -17,6 +18,13 @@ const criticalTest = (critical: H.ReportOptions["critical"]): ((stats: Stats) =>
         return true // a predicate that throws cannot clear a circuit: treat it as critical
       }
     }
+  }
+  if (!Array.isArray(critical) || critical.some((id) => typeof id !== "string")) {
+    throw new HealthConfigError({
+      field: "critical",
+      value: critical,
+      expected: 'an array of circuit ids ("id" or "domain/id") or a predicate'
+    })
   }
   const ids = new Set(critical)
   return (stats) => ids.has(stats.id) || ids.has(`${stats.domain}/${stats.id}`)
@@ -42,7 +50,16 @@ export const report = (
   breakers: ReadonlyArray<CircuitBreaker>,
   options: H.ReportOptions = {}
 ): Effect.Effect<H.Report> => {
-  const isCritical = criticalTest(options.critical)
+  // Options from untyped code that cannot mean anything die with the one error shape, naming the field.
+  if (!Array.isArray(breakers as unknown)) {
+    return Effect.die(new HealthConfigError({ field: "breakers", value: breakers, expected: "an array of breakers" }))
+  }
+  let isCritical: (stats: Stats) => boolean
+  try {
+    isCritical = criticalTest(options.critical)
+  } catch (error) {
+    return Effect.die(error)
+  }
   return Effect.map(
     Effect.forEach(breakers, (breaker) => breaker.circuits),
     (domains) => {
@@ -76,6 +93,22 @@ export const layerHttp = <const Keys extends ReadonlyArray<Context.Key<any, Circ
   Layer.effectDiscard(
     Effect.gen(function* () {
       const router = yield* HttpRouter.HttpRouter
+      if (!Array.isArray(options.breakers) || options.breakers.length === 0) {
+        return yield* Effect.die(
+          new HealthConfigError({
+            field: "breakers",
+            value: options.breakers,
+            expected: "a non-empty array of breaker service keys"
+          })
+        )
+      }
+      for (const field of ["path", "readinessPath"] as const) {
+        const path = options[field]
+        if (path !== undefined && (typeof path !== "string" || !path.startsWith("/"))) {
+          return yield* Effect.die(new HealthConfigError({ field, value: path, expected: 'a path starting with "/"' }))
+        }
+      }
+      criticalTest(options.critical)
       const breakers: Array<CircuitBreaker> = []
       for (const key of options.breakers) breakers.push(yield* key)
       const read = report(breakers, options)
