@@ -114,6 +114,28 @@ describe("HttpResilience", () => {
       )
     )
 
+    it.effect("an isFailure that throws counts the response as a failure, logs the throw and still returns it", () => {
+      const capture = captureLogs()
+      return run(
+        Effect.gen(function* () {
+          const api = yield* server({ "/ok": reply(200) })
+          const { breaker, client } = yield* protectedClient(
+            { failureThreshold: 1 },
+            {
+              isFailure: () => {
+                throw new Error("classifier bug")
+              }
+            }
+          )
+          const response = yield* client.get(`${api.url}/ok`)
+          assert.strictEqual(response.status, 200)
+          assert.strictEqual(yield* breaker.state(circuitOf(api)), "Open")
+          const line = capture.logs.find((log) => log.text.includes("isFailure threw"))
+          assert.strictEqual(line?.level, "Error")
+        })
+      ).pipe(Effect.provide(capture.layer))
+    })
+
     it.effect(
       "a StatusCodeError from filterStatusOk is classified by its status and reaches the caller unchanged",
       () =>

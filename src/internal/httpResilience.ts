@@ -101,14 +101,40 @@ const classify = <E, R>(
   isFailure: (response: HttpClientResponse.HttpClientResponse) => boolean
 ): Effect.Effect<HttpClientResponse.HttpClientResponse | Answered, E | FailedResponse, R> =>
   Effect.matchEffect(effect, {
-    onSuccess: (response): Effect.Effect<HttpClientResponse.HttpClientResponse, FailedResponse> =>
-      isFailure(response) ? failWith(response, undefined) : Effect.succeed(response),
+    onSuccess: (response): Effect.Effect<HttpClientResponse.HttpClientResponse, FailedResponse> => {
+      const failed = judge(isFailure, response)
+      if (failed === true) return failWith(response, undefined)
+      if (failed === false) return Effect.succeed(response)
+      return Effect.andThen(failed, failWith(response, undefined))
+    },
     onFailure: (error): Effect.Effect<Answered, E | FailedResponse> => {
       const response = statusResponse(error)
       if (response === undefined) return Effect.fail(error)
-      return isFailure(response) ? failWith(response, error) : Effect.succeed(new Answered(error))
+      const failed = judge(isFailure, response)
+      if (failed === true) return failWith(response, error)
+      if (failed === false) return Effect.succeed(new Answered(error))
+      return Effect.andThen(failed, failWith(response, error))
     }
   })
+
+/**
+ * Whether a response counts as a failure. A user's `isFailure` that throws counts it as a failure (the breaker's own
+ * rule for a throwing classifier), and the throw is logged: the effect returned instead of `true` does that.
+ */
+const judge = (
+  isFailure: (response: HttpClientResponse.HttpClientResponse) => boolean,
+  response: HttpClientResponse.HttpClientResponse
+): boolean | Effect.Effect<void> => {
+  try {
+    return isFailure(response) === true
+  } catch (error) {
+    return Effect.logError(
+      `HttpResilience: isFailure threw on ${response.request.method} ${response.request.url} (${response.status}); ` +
+        "the response counts as a failure",
+      error
+    )
+  }
+}
 
 const circuitOf = (options: H.Options): ((request: HttpClientRequest.HttpClientRequest) => string | undefined) => {
   const circuit = options.circuit
