@@ -66,6 +66,13 @@ export interface CircuitStore<C extends Circuit = Circuit> {
   acquireTrial(circuit: C, generation: number): Effect.Effect<boolean> | undefined
   /** Takes on a state another process decided; the host publishes the transitions it causes. */
   adopt(circuit: C, shared: SharedState, now: number): void
+  /**
+   * Whether the breaker may drop `circuit`, idle in the breaker's eyes (Closed, nothing counted, no permit, not
+   * forced), now: a store that still owes something for it (outcomes not yet sent) says `false`.
+   */
+  evictable(circuit: C): boolean
+  /** The breaker dropped `circuit`: the store forgets it. A later call with its id creates a new one. */
+  dropped(circuit: C): void
   /** Hears of every transition the breaker publishes; `adopted` when `adopt` caused it. */
   transitioned(circuit: C, transition: PendingTransition, adopted: boolean): void
   /** Starts what the store runs in the background, for the life of the breaker's scope. */

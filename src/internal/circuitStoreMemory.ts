@@ -48,6 +48,14 @@ export class MemoryStore implements CircuitStore {
     adoptShared(circuit, shared, now)
   }
 
+  /** The circuit is all there is. */
+  evictable(_circuit: Circuit): boolean {
+    return true
+  }
+
+  /** Nothing else refers to the circuit. */
+  dropped(_circuit: Circuit): void {}
+
   /** Nothing to tell anyone. */
   transitioned(_circuit: Circuit, _transition: PendingTransition, _adopted: boolean): void {}
 

@@ -68,6 +68,11 @@ export class RedisStore extends MemoryStore implements CircuitStore<RedisCircuit
     return acquireLease(this.link, circuit, generation)
   }
 
+  /** Not yet: until the Redis store forgets circuits, every circuit it shares stays. */
+  override evictable(_circuit: RedisCircuit): boolean {
+    return false
+  }
+
   override transitioned(circuit: RedisCircuit, transition: PendingTransition, adopted: boolean): void {
     circuit.clearBatch(circuit.generation)
     circuit.reason = transition.reason
