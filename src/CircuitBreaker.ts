@@ -212,6 +212,39 @@ export interface Options {
   readonly mode?: Mode | undefined
   /** Capacity of the `events` buffer; slow subscribers lose the oldest events. Default 1024. */
   readonly eventBufferSize?: number | undefined
+  /**
+   * What the breaker's metrics cover beyond the domain's own series. See `MetricsOptions`.
+   *
+   * @since 0.3.0
+   */
+  readonly metrics?: MetricsOptions | undefined
+}
+
+/**
+ * The metric options of a breaker. The domain's series (calls by outcome, transitions, circuits per state, call
+ * durations) are always exported, whatever the number of circuits. Series of a single circuit (labelled `circuit`:
+ * its calls, transitions, state and rates) are exported for at most `circuitSeries` circuits: the first ones
+ * created; a circuit that is dropped gives its place to the next one created. So the number of series a breaker
+ * exports is capped, however many circuit ids it sees.
+ *
+ * ```ts
+ * import { CircuitBreaker } from "effect-fallback"
+ *
+ * class TenantsBreaker extends CircuitBreaker.Service<TenantsBreaker>()("app/TenantsBreaker") {}
+ *
+ * // One circuit per tenant: the domain's series only, no series per tenant.
+ * const TenantsBreakerLive = CircuitBreaker.layer(TenantsBreaker, { metrics: { circuitSeries: 0 } })
+ * ```
+ *
+ * @since 0.3.0
+ * @category options
+ */
+export interface MetricsOptions {
+  /**
+   * How many circuits get series of their own: an integer from 0 (none) to 10,000. Default 100. From configuration:
+   * `<PREFIX>_METRICS_CIRCUIT_SERIES`.
+   */
+  readonly circuitSeries?: number | undefined
 }
 
 /**
@@ -438,22 +471,38 @@ export const make: (
 ) => Effect.Effect<CircuitBreaker, CircuitBreakerConfigError, import("effect").Scope.Scope> = internal.make
 
 /**
- * The breaker's metrics, without attributes. Every series carries `domain` and `circuit` (the circuit id);
- * `calls` also `outcome` (`success`, `failure`, `ignored`, `rejected`, `slow`: slow calls are counted as `slow` and as
- * their success or failure), `transitions` also `from` and `to`. `state` is 0 Closed, 1 HalfOpen, 2 Open. The rate
- * gauges exist for circuits with a window and read NaN until `minimumCalls` outcomes are in it. `callDuration`
- * (seconds) is recorded for circuits whose policy times calls (`slowCall`, a time window) and for trial calls.
+ * The breaker's metrics, without attributes. Domain-level series carry `domain` (the breaker's domain) and are
+ * exported whatever the number of circuits: `calls` (with `outcome`: `success`, `failure`, `ignored`, `rejected`,
+ * `slow`; slow calls are counted as `slow` and as their success or failure), `transitions` (with `from` and `to`),
+ * `circuits` (with `state`: how many circuits are in each state) and `callDuration` (seconds; recorded for policies
+ * that time calls: `slowCall`, a time window, and for trial calls).
+ *
+ * Per-circuit series carry `domain` and `circuit` (the circuit id) and exist only for the circuits given series of
+ * their own (`Options.metrics.circuitSeries`, by default the first 100 created): `circuitCalls` (with `outcome`),
+ * `circuitTransitions` (with `from` and `to`), `state` (0 Closed, 1 HalfOpen, 2 Open) and, for circuits with a rate
+ * window, `failureRate` and `slowCallRate` (NaN until `minimumCalls` outcomes are in the window). A family is either
+ * domain-level or per-circuit, so summing one by `domain` never counts a call twice. Label values are strings.
  *
  * Series live in the `Metric.MetricRegistry` current when the breaker was built. When the breaker's scope closes they
  * keep their last values (an exporter's final flush at shutdown still reports them) until a breaker with the same
- * domain and circuit replaces them.
+ * domain (and circuit) replaces them. A circuit dropped while the breaker runs loses its own series.
  *
  * ```ts
  * import { Effect, Metric } from "effect"
  * import { CircuitBreaker } from "effect-fallback"
  *
  * const rejections = Metric.value(
- *   Metric.withAttributes(CircuitBreaker.metrics.calls, { domain: "app/Users", circuit: "GetUser", outcome: "rejected" })
+ *   Metric.withAttributes(CircuitBreaker.metrics.calls, { domain: "app/Users", outcome: "rejected" })
+ * )
+ * const openCircuits = Metric.value(
+ *   Metric.withAttributes(CircuitBreaker.metrics.circuits, { domain: "app/Users", state: "Open" })
+ * )
+ * const getUserRejections = Metric.value(
+ *   Metric.withAttributes(CircuitBreaker.metrics.circuitCalls, {
+ *     domain: "app/Users",
+ *     circuit: "GetUser",
+ *     outcome: "rejected"
+ *   })
  * )
  * ```
  *
@@ -463,10 +512,16 @@ export const make: (
 export const metrics: {
   readonly calls: Metric.Counter<number>
   readonly transitions: Metric.Counter<number>
+  /** @since 0.3.0 */
+  readonly circuits: Metric.Gauge<number>
+  readonly callDuration: Metric.Histogram<number>
+  /** @since 0.3.0 */
+  readonly circuitCalls: Metric.Counter<number>
+  /** @since 0.3.0 */
+  readonly circuitTransitions: Metric.Counter<number>
   readonly state: Metric.Gauge<number>
   readonly failureRate: Metric.Gauge<number>
   readonly slowCallRate: Metric.Gauge<number>
-  readonly callDuration: Metric.Histogram<number>
 } = internalMetrics.metrics
 
 /**

@@ -93,41 +93,61 @@ describe("CircuitBreaker observability: metrics, spans, logs and events", () => 
       )
     )
 
+    const domainSeries = (name: string, extra = "") => `${name}{domain="test/Accounts"${extra}}`
     const series = (name: string, circuit: string, extra = "") =>
       `${name}{domain="test/Accounts",circuit="${circuit}"${extra}}`
+    const OUTCOMES = ["success", "failure", "ignored", "rejected", "slow"]
 
-    it.live("calls by outcome, with slow calls counted beside their success or failure", () =>
-      Effect.gen(function* () {
-        const samples = samplesOf(yield* scraped)
-        const calls = (circuit: string, outcome: string) =>
-          samples.get(series("circuit_breaker_calls_total", circuit, `,outcome="${outcome}"`))
-        assert.deepStrictEqual(
-          ["success", "failure", "ignored", "rejected", "slow"].map((outcome) => calls("GetAccount", outcome)),
-          ["3", "1", "0", "0", "1"]
-        )
-        assert.deepStrictEqual(
-          ["success", "failure", "ignored", "rejected", "slow"].map((outcome) => calls("Charge", outcome)),
-          ["0", "2", "0", "3", "0"]
-        )
-      })
+    it.live(
+      "calls by outcome for the domain and for each circuit, slow calls counted beside their success or failure",
+      () =>
+        Effect.gen(function* () {
+          const samples = samplesOf(yield* scraped)
+          assert.deepStrictEqual(
+            OUTCOMES.map((outcome) =>
+              samples.get(domainSeries("circuit_breaker_calls_total", `,outcome="${outcome}"`))
+            ),
+            ["3", "3", "0", "3", "1"]
+          )
+          const calls = (circuit: string, outcome: string) =>
+            samples.get(series("circuit_breaker_circuit_calls_total", circuit, `,outcome="${outcome}"`))
+          assert.deepStrictEqual(
+            OUTCOMES.map((outcome) => calls("GetAccount", outcome)),
+            ["3", "1", "0", "0", "1"]
+          )
+          assert.deepStrictEqual(
+            OUTCOMES.map((outcome) => calls("Charge", outcome)),
+            ["0", "2", "0", "3", "0"]
+          )
+        })
     )
 
-    it.live("the Closed -> Open transition, and the state gauge (0 Closed, 2 Open)", () =>
+    it.live("the Closed -> Open transition, the circuits per state, and each circuit's state (0 Closed, 2 Open)", () =>
       Effect.gen(function* () {
         const samples = samplesOf(yield* scraped)
         assert.strictEqual(
-          samples.get(series("circuit_breaker_transitions_total", "Charge", `,from="Closed",to="Open"`)),
+          samples.get(domainSeries("circuit_breaker_transitions_total", `,from="Closed",to="Open"`)),
+          "1"
+        )
+        assert.deepStrictEqual(
+          ["Closed", "HalfOpen", "Open"].map((state) =>
+            samples.get(domainSeries("circuit_breaker_circuits", `,state="${state}"`))
+          ),
+          ["1", "0", "1"]
+        )
+        assert.strictEqual(
+          samples.get(series("circuit_breaker_circuit_transitions_total", "Charge", `,from="Closed",to="Open"`)),
           "1"
         )
         assert.isUndefined(
-          samples.get(series("circuit_breaker_transitions_total", "GetAccount", `,from="Closed",to="Open"`))
+          samples.get(series("circuit_breaker_circuit_transitions_total", "GetAccount", `,from="Closed",to="Open"`))
         )
         assert.strictEqual(samples.get(series("circuit_breaker_state", "GetAccount")), "0")
         assert.strictEqual(samples.get(series("circuit_breaker_state", "Charge")), "2")
       })
     )
 
-    it.live("failure and slow-call rates of the window; NaN once an opening has cleared it", () =>
+    it.live("failure and slow-call rates of each circuit's window; NaN once an opening has cleared it", () =>
       Effect.gen(function* () {
         const samples = samplesOf(yield* scraped)
         assert.strictEqual(samples.get(series("circuit_breaker_failure_rate", "GetAccount")), "0.25")
@@ -137,22 +157,30 @@ describe("CircuitBreaker observability: metrics, spans, logs and events", () => 
       })
     )
 
-    it.live("a latency histogram in seconds for every admitted call when slowCall is configured", () =>
+    it.live("one latency histogram in seconds for the domain, of every admitted call when slowCall is configured", () =>
       Effect.gen(function* () {
         const body = yield* scraped
         assert.include(body, "# TYPE circuit_breaker_call_duration_seconds histogram\n")
         const samples = samplesOf(body)
-        const bucket = (circuit: string, le: string) =>
-          samples.get(series("circuit_breaker_call_duration_seconds_bucket", circuit, `,le="${le}"`))
-        // Durations 0, 0, 0.3 and 0.05 seconds.
-        assert.deepStrictEqual(
-          ["0.001", "0.032", "0.064", "0.256", "0.512", "+Inf"].map((le) => bucket("GetAccount", le)),
-          ["2", "2", "3", "3", "4", "4"]
-        )
-        assert.strictEqual(samples.get(series("circuit_breaker_call_duration_seconds_count", "GetAccount")), "4")
-        assert.strictEqual(samples.get(series("circuit_breaker_call_duration_seconds_sum", "GetAccount")), "0.35")
+        const bucket = (le: string) =>
+          samples.get(domainSeries("circuit_breaker_call_duration_seconds_bucket", `,le="${le}"`))
+        // Durations 0, 0, 0.3 and 0.05 seconds (GetAccount), then 0 and 0 (Charge).
+        assert.deepStrictEqual(["0.001", "0.032", "0.064", "0.256", "0.512", "+Inf"].map(bucket), [
+          "4",
+          "4",
+          "5",
+          "5",
+          "6",
+          "6"
+        ])
         // Rejected calls never ran, so they have no duration.
-        assert.strictEqual(samples.get(series("circuit_breaker_call_duration_seconds_count", "Charge")), "2")
+        assert.strictEqual(samples.get(domainSeries("circuit_breaker_call_duration_seconds_count")), "6")
+        assert.strictEqual(samples.get(domainSeries("circuit_breaker_call_duration_seconds_sum")), "0.35")
+        assert.isFalse(
+          Array.from(samples.keys()).some((key) =>
+            key.startsWith('circuit_breaker_call_duration_seconds_bucket{domain="test/Accounts",circuit=')
+          )
+        )
       })
     )
 
@@ -162,15 +190,18 @@ describe("CircuitBreaker observability: metrics, spans, logs and events", () => 
         for (const declaration of [
           "circuit_breaker_calls_total counter",
           "circuit_breaker_transitions_total counter",
+          "circuit_breaker_circuits gauge",
+          "circuit_breaker_call_duration_seconds histogram",
+          "circuit_breaker_circuit_calls_total counter",
+          "circuit_breaker_circuit_transitions_total counter",
           "circuit_breaker_state gauge",
           "circuit_breaker_failure_rate gauge",
-          "circuit_breaker_slow_call_rate gauge",
-          "circuit_breaker_call_duration_seconds histogram"
+          "circuit_breaker_slow_call_rate gauge"
         ])
           assert.include(body, `# TYPE ${declaration}\n`)
         const series = Array.from(samplesOf(body).keys())
         assert.isAbove(series.length, 0)
-        assert.isTrue(series.every((name) => name.includes(`{domain="test/Accounts",circuit="`)))
+        assert.isTrue(series.every((name) => name.includes(`{domain="test/Accounts"`)))
       })
     )
   })
@@ -200,7 +231,7 @@ describe("CircuitBreaker observability: metrics, spans, logs and events", () => 
 
     it.effect("closing an older breaker leaves the series of a newer one with the same domain and circuit live", () =>
       Effect.gen(function* () {
-        const successes = `circuit_breaker_calls_total{domain="test/Twins",circuit="Charge",outcome="success"}`
+        const successes = `circuit_breaker_circuit_calls_total{domain="test/Twins",circuit="Charge",outcome="success"}`
         const older = yield* Scope.make()
         const first = yield* CircuitBreaker.make("test/Twins").pipe(Scope.provide(older))
         yield* ok.pipe(first.protect("Charge"))
@@ -224,7 +255,7 @@ describe("CircuitBreaker observability: metrics, spans, logs and events", () => 
         const text = yield* PrometheusMetrics.format()
         assert.include(
           text,
-          `circuit_breaker_calls_total{domain="test/Accounts",circuit="GetAccount",outcome="success"} 1`
+          `circuit_breaker_circuit_calls_total{domain="test/Accounts",circuit="GetAccount",outcome="success"} 1`
         )
       }).pipe(Effect.provide(CircuitBreaker.layer(Accounts)), Effect.provideService(Metric.MetricRegistry, new Map()))
     )

@@ -509,13 +509,21 @@ describe("CircuitBreaker", () => {
         yield* failures(breaker, "m", 1)
         yield* Effect.exit(ok.pipe(breaker.protect("m")))
         const attributes = { domain: "test/Users", circuit: "m" }
-        const calls = (outcome: string) =>
-          Metric.value(Metric.withAttributes(CircuitBreaker.metrics.calls, { ...attributes, outcome }))
-        assert.strictEqual((yield* calls("success")).count, 1)
-        assert.strictEqual((yield* calls("failure")).count, 1)
-        assert.strictEqual((yield* calls("rejected")).count, 1)
+        for (const [metric, labels] of [
+          [CircuitBreaker.metrics.calls, { domain: "test/Users" }],
+          [CircuitBreaker.metrics.circuitCalls, attributes]
+        ] as const) {
+          const calls = (outcome: string) => Metric.value(Metric.withAttributes(metric, { ...labels, outcome }))
+          assert.strictEqual((yield* calls("success")).count, 1)
+          assert.strictEqual((yield* calls("failure")).count, 1)
+          assert.strictEqual((yield* calls("rejected")).count, 1)
+        }
         const opened = yield* Metric.value(
-          Metric.withAttributes(CircuitBreaker.metrics.transitions, { ...attributes, from: "Closed", to: "Open" })
+          Metric.withAttributes(CircuitBreaker.metrics.transitions, {
+            domain: "test/Users",
+            from: "Closed",
+            to: "Open"
+          })
         )
         assert.strictEqual(opened.count, 1)
         const state = yield* Metric.value(Metric.withAttributes(CircuitBreaker.metrics.state, attributes))

@@ -10,6 +10,7 @@ import type { Policy } from "./circuit.ts"
 import { type Protect, protector, type ProtectStream, streamProtector } from "./circuitBreakerAdmission.ts"
 import * as Admin from "./circuitBreakerAdmin.ts"
 import { BreakerCore, type Entry } from "./circuitBreakerCore.ts"
+import { makeMetrics } from "./circuitBreakerMetrics.ts"
 import type { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
 import { resolvePolicy } from "./circuitBreakerPolicy.ts"
 import { Validate } from "./circuitBreakerValidate.ts"
@@ -46,8 +47,9 @@ export const makeWithStore = (
     const context = yield* Effect.context<never>()
     const transitions = yield* PubSub.sliding<CB.Transition>(TRANSITION_BUFFER)
     const calls = yield* PubSub.sliding<CB.CallEvent>(eventBufferSize)
+    const metrics = yield* makeMetrics(store.policy.domain, options, context)
     const circuits = yield* Ref.make(new Map<string, Entry>())
-    const core = new BreakerCore(circuits, store, context, transitions, calls)
+    const core = new BreakerCore(circuits, store, transitions, calls, metrics)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => core.close()).pipe(
         Effect.andThen(PubSub.shutdown(transitions)),

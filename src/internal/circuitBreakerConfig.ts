@@ -14,6 +14,7 @@ import type { Context } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
 import { make } from "./circuitBreaker.ts"
 import { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
+import { MAX_CIRCUIT_SERIES } from "./circuitBreakerMetrics.ts"
 
 type Setting = {
   /** The variable's name after the prefix. */
@@ -83,7 +84,13 @@ export const settings: ReadonlyArray<Setting> = [
     config: literal(["normal", "disabled", "metricsOnly"]),
     expected: `"normal", "disabled" or "metricsOnly"`
   },
-  { name: "EVENT_BUFFER_SIZE", path: ["eventBufferSize"], config: Config.Int, expected: INTEGER }
+  { name: "EVENT_BUFFER_SIZE", path: ["eventBufferSize"], config: Config.Int, expected: INTEGER },
+  {
+    name: "METRICS_CIRCUIT_SERIES",
+    path: ["metrics", "circuitSeries"],
+    config: Config.Int,
+    expected: `an integer >= 0 and <= ${MAX_CIRCUIT_SERIES}`
+  }
 ]
 
 const pathName = (setting: Setting): string => setting.path.join(".")

@@ -1,32 +1,33 @@
 /**
- * What the parts of one breaker share: its circuits (created through the store, each with its metric instruments)
+ * What the parts of one breaker share: its circuits (created through the store), its metrics
  * and the publication of what happens to them (the `transitions` and `events` streams, span attributes, logs).
  *
  * One layer build holds one `Ref` of circuits: its value is a `Map` from circuit id to the circuit (with its
- * instruments), to which a circuit is added on first use; the map is changed in place and the `Ref` is never set
+ * own metric series, if any), to which a circuit is added on first use; the map is changed in place and the `Ref` is never set
  * again. Each circuit is a synchronous state machine changed in place by each operation: a JavaScript turn runs one
  * operation at a time, so each decision is atomic. Transitions wait in `outbox` until the operation that caused
  * them is done; `flush` then publishes them and returns the logging to run.
  */
 import { Clock, Effect, PubSub, Ref } from "effect"
-import type { Context, Fiber } from "effect"
+import type { Fiber } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
 import type { CallbackFailure, Circuit, Pending, Policy } from "./circuit.ts"
 import { type CircuitOpenError, rejection } from "./circuitBreakerErrors.ts"
-import { CircuitInstruments } from "./circuitBreakerMetrics.ts"
+import type { BreakerMetrics } from "./circuitBreakerMetrics.ts"
+import type { CircuitSeries } from "./circuitSeries.ts"
 import type { CircuitStore } from "./circuitStore.ts"
 
 /** One circuit with what reports on it. @internal */
 export class Entry {
   readonly circuit: Circuit
-  readonly instruments: CircuitInstruments
+  /** The circuit's own metric series, for the few circuits that have them (see `BreakerMetrics.added`). */
+  series: CircuitSeries | undefined = undefined
   private lastRejection: CircuitOpenError | undefined = undefined
   private lastRejectionGeneration = -1
   private lastRetryAfterMillis = 0
 
-  constructor(circuit: Circuit, instruments: CircuitInstruments) {
+  constructor(circuit: Circuit) {
     this.circuit = circuit
-    this.instruments = instruments
   }
 
   /**
@@ -82,11 +83,11 @@ export class BreakerCore {
   readonly store: CircuitStore
   readonly transitions: PubSub.PubSub<CB.Transition>
   readonly calls: PubSub.PubSub<CB.CallEvent>
+  readonly metrics: BreakerMetrics
   /** The circuits by id: created on first use and never removed, so `protect(id)` may hold on to one. */
   readonly circuits: Ref.Ref<Map<string, Entry>>
   /** Subscribers of `events`: without any, no call event is built. */
   callSubscribers = 0
-  private readonly context: Context.Context<never>
   private readonly outbox: Array<Pending> = []
   /** Publications that found a subscriber's buffer full: `publishUnsafe` refuses them, the sliding strategy does not. */
   private readonly backlog: Array<Effect.Effect<boolean>> = []
@@ -94,17 +95,17 @@ export class BreakerCore {
   constructor(
     circuits: Ref.Ref<Map<string, Entry>>,
     store: CircuitStore,
-    context: Context.Context<never>,
     transitions: PubSub.PubSub<CB.Transition>,
-    calls: PubSub.PubSub<CB.CallEvent>
+    calls: PubSub.PubSub<CB.CallEvent>,
+    metrics: BreakerMetrics
   ) {
     this.circuits = circuits
     this.domain = store.policy.domain
     this.policy = store.policy
     this.store = store
-    this.context = context
     this.transitions = transitions
     this.calls = calls
+    this.metrics = metrics
   }
 
   entry(id: string): Entry {
@@ -112,8 +113,9 @@ export class BreakerCore {
     let entry = entries.get(id)
     if (entry === undefined) {
       const circuit = this.store.create(id, this.outbox)
-      entry = new Entry(circuit, new CircuitInstruments(this.domain, circuit, this.context))
+      entry = new Entry(circuit)
       entries.set(id, entry)
+      this.metrics.added(entry)
     }
     return entry
   }
@@ -131,7 +133,7 @@ export class BreakerCore {
       const { from, id, reason, to, at } = pending
       this.publish(this.transitions, { domain, id, from, to, at, reason })
       const changed = this.entry(id)
-      changed.instruments.transition(from, to)
+      this.metrics.transitioned(changed, from, to)
       this.store.transitioned(changed.circuit, pending, adopted)
       const message = `circuit ${domain}/${id}: ${from} -> ${to} (${reason})`
       const annotations = { "circuit.domain": domain, "circuit.id": id, "circuit.from": from, "circuit.to": to }
@@ -171,9 +173,9 @@ export class BreakerCore {
     span.attribute("circuit_breaker.outcome", outcome)
   }
 
-  /** Removes every circuit's metric series. */
+  /** Freezes the metric series at their last values. */
   close(): void {
-    for (const entry of Ref.getUnsafe(this.circuits).values()) entry.instruments.remove()
+    this.metrics.close()
   }
 
   private publish<A>(hub: PubSub.PubSub<A>, value: A): void {

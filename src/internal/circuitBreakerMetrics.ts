@@ -1,156 +1,166 @@
 /**
- * The breaker's metrics. Series are labelled by `domain` and `circuit` (the circuit id): ids name handlers and
- * dependencies, a set fixed by the code, so cardinality stays bounded as long as ids are not built from request data.
+ * The metrics of one breaker: one set of series for the domain, whatever the number of circuits (calls by outcome,
+ * transitions, circuits per state, call durations), and series of their own for at most `metrics.circuitSeries`
+ * circuits, the first ones created (a dropped circuit gives its place back). So the number of series a breaker
+ * exports is capped, however many circuit ids it sees.
  *
- * Counters, the state gauge and the rate gauges are registered once per circuit with hooks that read the circuit's
- * own tallies when metrics are collected, so a call pays nothing for them. They live in the `MetricRegistry` that was
- * current when the breaker was built. When the breaker's scope closes they are frozen at their last values, not
- * removed: with the usual layer order (breaker inside, exporter outside) an exporter's final flush at shutdown runs
- * after that, and must still see them. A breaker built later with the same domain and circuit replaces them.
+ * Counters and gauges read plain numbers when metrics are collected: a call pays a field increment (two when its
+ * circuit has its own series). They live in the `MetricRegistry` that was current when the breaker was built. When
+ * the breaker's scope closes they are frozen at their last values, not removed: with the usual layer order (breaker
+ * inside, exporter outside) an exporter's final flush at shutdown runs after that, and must still see them. A breaker
+ * built later with the same domain (and circuit) replaces them. The series of a circuit dropped while the breaker
+ * runs are removed, so that another circuit can take its place.
  */
-import { Clock, Context, Metric } from "effect"
-import type { Outcome, State } from "../CircuitBreaker.ts"
-import type { Circuit } from "./circuit.ts"
+import { Effect } from "effect"
+import type { Context, Metric } from "effect"
+import type { Options, State } from "../CircuitBreaker.ts"
+import type { Circuit, Verdict } from "./circuit.ts"
+import type { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
+import { families, gauge, latency, REJECTED, SeriesSet, SLOW } from "./circuitBreakerInstruments.ts"
+import { Validate } from "./circuitBreakerValidate.ts"
+import { CircuitSeries } from "./circuitSeries.ts"
 
-const LATENCY_BOUNDARIES = Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 16 })
+export { metrics } from "./circuitBreakerInstruments.ts"
 
-const CALLS = {
-  id: "circuit_breaker_calls_total",
-  description: "Calls through a circuit by outcome (slow calls are also counted as success or failure)"
+/** Circuits with series of their own when `metrics.circuitSeries` is not set. @internal */
+export const DEFAULT_CIRCUIT_SERIES = 100
+/** The most circuits `metrics.circuitSeries` may give series of their own. @internal */
+export const MAX_CIRCUIT_SERIES = 10_000
+
+/** What the metrics keep on a circuit's entry: its own series, if it has any. @internal */
+export interface Metered {
+  readonly circuit: Circuit
+  series: CircuitSeries | undefined
 }
-const TRANSITIONS = { id: "circuit_breaker_transitions_total", description: "Circuit state transitions" }
-const STATE = { id: "circuit_breaker_state", description: "Circuit state: 0 Closed, 1 HalfOpen, 2 Open" }
-const FAILURE_RATE = {
-  id: "circuit_breaker_failure_rate",
-  description: "Failure rate in the window (NaN until minimumCalls outcomes are in it)"
-}
-const SLOW_CALL_RATE = {
-  id: "circuit_breaker_slow_call_rate",
-  description: "Slow-call rate in the window (NaN until minimumCalls outcomes are in it)"
-}
-const LATENCY = {
-  id: "circuit_breaker_call_duration_seconds",
-  description: "Duration of calls through a circuit, for circuits whose policy times calls"
+
+const STATES: ReadonlyArray<State> = ["Closed", "HalfOpen", "Open"]
+
+/** The domain's series: the call and transition counters, and a gauge of the circuits in each state. */
+class DomainSeries extends SeriesSet {
+  /** Circuits in each state, kept up to date as circuits are added, change state and are dropped. */
+  readonly states: Record<State, number> = { Closed: 0, HalfOpen: 0, Open: 0 }
+
+  constructor(domain: string, context: Context.Context<never>) {
+    super(context, { domain }, families.calls, families.transitions)
+    for (const state of STATES) {
+      this.register(gauge(families.circuits, { domain, state }), () => ({ value: this.states[state] }))
+    }
+  }
 }
 
 /**
- * The breaker's metrics without attributes: read one series with `Metric.withAttributes(metric, attributes)`.
+ * The metrics of one breaker. The core calls `added` when it creates a circuit's entry and `dropped` when it drops
+ * one, `transitioned` for each published transition; outcome reporting calls `record`, `rejected` and `duration`.
  *
  * @internal
  */
-export const metrics = {
-  calls: Metric.counter(CALLS.id, { description: CALLS.description, incremental: true }),
-  transitions: Metric.counter(TRANSITIONS.id, { description: TRANSITIONS.description, incremental: true }),
-  state: Metric.gauge(STATE.id, { description: STATE.description }),
-  failureRate: Metric.gauge(FAILURE_RATE.id, { description: FAILURE_RATE.description }),
-  slowCallRate: Metric.gauge(SLOW_CALL_RATE.id, { description: SLOW_CALL_RATE.description }),
-  callDuration: Metric.histogram(LATENCY.id, { description: LATENCY.description, boundaries: LATENCY_BOUNDARIES })
-}
-
-const STATE_VALUE: Record<State, number> = { Closed: 0, HalfOpen: 1, Open: 2 }
-
-/** Monotonic per-circuit call counts (unlike `Stats`, never cleared by `reset`). @internal */
-export interface Tallies {
-  success: number
-  failure: number
-  ignored: number
-  rejected: number
-  slow: number
-}
-
-const OUTCOMES: ReadonlyArray<keyof Tallies> = ["success", "failure", "ignored", "rejected", "slow"]
-
-/** @internal */
-export class CircuitInstruments {
-  readonly tallies: Tallies = { success: 0, failure: 0, ignored: 0, rejected: 0, slow: 0 }
+export class BreakerMetrics {
+  /** The label value of `domain`: a string, whatever untyped code passed as the domain. */
+  readonly domain: string
+  /** At most this many circuits have series of their own. */
+  readonly circuitSeries: number
   private readonly context: Context.Context<never>
-  private readonly attributes: { readonly domain: string; readonly circuit: string }
+  private readonly totals: DomainSeries
   private readonly latency: Metric.Metric<number, unknown>
-  private readonly transitions = new Map<string, Metric.Metric<number, unknown>>()
-  /** What the hook-backed series read: the circuit while the breaker lives, its last values after. */
-  private readonly sources: Array<{ read: (collector: Context.Context<never>) => unknown }> = []
+  /** The circuits' own series, at most `circuitSeries`. */
+  private readonly own = new Set<CircuitSeries>()
+  private closed = false
 
-  constructor(domain: string, circuit: Circuit, context: Context.Context<never>) {
+  constructor(domain: unknown, context: Context.Context<never>, circuitSeries: number = DEFAULT_CIRCUIT_SERIES) {
+    this.domain = String(domain)
+    this.circuitSeries = circuitSeries
     this.context = context
-    const attributes = { domain, circuit: circuit.id }
-    this.attributes = attributes
-    for (const outcome of OUTCOMES) {
-      const metric = Metric.counter(CALLS.id, {
-        description: CALLS.description,
-        attributes: { ...attributes, outcome },
-        incremental: true
-      })
-      this.register(metric, () => ({ count: this.tallies[outcome], incremental: true }))
-    }
-    this.register(Metric.gauge(STATE.id, { description: STATE.description, attributes }), () => ({
-      value: STATE_VALUE[circuit.state]
-    }))
-    if (circuit.window !== undefined) {
-      // Read through the circuit so a time window is expired up to the collector's clock first.
-      const rate = (read: (now: number) => number | undefined) => (collector: Context.Context<never>) => ({
-        value: read(Context.get(collector, Clock.Clock).currentTimeMillisUnsafe()) ?? Number.NaN
-      })
-      this.register(
-        Metric.gauge(FAILURE_RATE.id, { description: FAILURE_RATE.description, attributes }),
-        rate((now) => circuit.failureRate(now))
-      )
-      this.register(
-        Metric.gauge(SLOW_CALL_RATE.id, { description: SLOW_CALL_RATE.description, attributes }),
-        rate((now) => circuit.slowCallRate(now))
-      )
-    }
-    this.latency = Metric.histogram(LATENCY.id, {
-      description: LATENCY.description,
-      boundaries: LATENCY_BOUNDARIES,
-      attributes
-    })
+    this.totals = new DomainSeries(this.domain, context)
+    this.latency = latency({ domain: this.domain })
   }
 
-  outcome(outcome: Outcome, slow: boolean): void {
-    this.tallies[outcome]++
-    if (slow) this.tallies.slow++
+  /** Circuits in each state. */
+  get states(): Readonly<Record<State, number>> {
+    return this.totals.states
   }
 
+  /** How many circuits have series of their own. */
+  get circuitsWithSeries(): number {
+    return this.own.size
+  }
+
+  /** A circuit was created: counted in its state; it gets series of its own while places are left. */
+  added(entry: Metered): void {
+    this.totals.states[entry.circuit.state]++
+    if (this.closed || this.own.size >= this.circuitSeries) return
+    const series = new CircuitSeries(this.domain, entry.circuit, this.context)
+    this.own.add(series)
+    entry.series = series
+  }
+
+  /**
+   * A circuit was dropped: it leaves the count of its state, and its own series, if it had any, leave the registry
+   * (its calls stay counted in the domain's series), which gives its place to the next circuit created.
+   */
+  dropped(entry: Metered): void {
+    this.totals.states[entry.circuit.state]--
+    const series = entry.series
+    if (series === undefined) return
+    entry.series = undefined
+    this.own.delete(series)
+    if (!this.closed) series.remove()
+  }
+
+  /** The outcome of an admitted call. */
+  record(entry: Metered, verdict: Verdict, slow: boolean): void {
+    const calls = this.totals.calls
+    calls[verdict]!++
+    if (slow) calls[SLOW]!++
+    const own = entry.series
+    if (own !== undefined) {
+      own.calls[verdict]!++
+      if (slow) own.calls[SLOW]!++
+    }
+  }
+
+  /** A call the circuit refused (or, in `metricsOnly`, would have). */
+  rejected(entry: Metered): void {
+    this.totals.calls[REJECTED]!++
+    if (entry.series !== undefined) entry.series.calls[REJECTED]!++
+  }
+
+  /** How long an admitted call ran, for policies that time calls. */
   duration(millis: number): void {
     this.latency.updateUnsafe(millis / 1000, this.context)
   }
 
-  transition(from: State, to: State): void {
-    const key = `${from}->${to}`
-    let counter = this.transitions.get(key)
-    if (counter === undefined) {
-      counter = Metric.counter(TRANSITIONS.id, {
-        description: TRANSITIONS.description,
-        attributes: { ...this.attributes, from, to },
-        incremental: true
-      })
-      this.transitions.set(key, counter)
-    }
-    counter.updateUnsafe(1, this.context)
+  /** A published state change of the entry's circuit. */
+  transitioned(entry: Metered, from: State, to: State): void {
+    const states = this.totals.states
+    states[from]--
+    states[to]++
+    this.totals.transition(from, to)
+    entry.series?.transition(from, to)
   }
 
-  /**
-   * Freezes the hook-backed series of this circuit at their last values, so the registry no longer holds the circuit.
-   * A series a newer breaker registered under the same name keeps reading that breaker. Series written with updates
-   * (call durations, transitions) keep their values as they are.
-   */
-  remove(): void {
-    for (const source of this.sources) {
-      const last = source.read(this.context)
-      source.read = () => last
-    }
-    this.sources.length = 0
-  }
-
-  private register<S>(metric: Metric.Metric<number, S>, get: (collector: Context.Context<never>) => S): void {
-    const source = { read: get as (collector: Context.Context<never>) => unknown }
-    this.sources.push(source)
-    Metric.registerUnsafe(metric, this.context, {
-      get: (collector) => source.read(collector) as S,
-      update: noop,
-      modify: noop
-    })
+  /** The breaker's scope closed: every series keeps its last value, for an exporter's final flush. */
+  close(): void {
+    this.closed = true
+    this.totals.freeze()
+    for (const series of this.own) series.freeze()
   }
 }
 
-const noop = (): void => {}
+/**
+ * The metrics of a breaker built with `options` (`metrics.circuitSeries` checked), in the registry of `context`.
+ *
+ * @internal
+ */
+export const makeMetrics = (
+  domain: string,
+  options: Options,
+  context: Context.Context<never>
+): Effect.Effect<BreakerMetrics, CircuitBreakerConfigError> => {
+  const check = new Validate(domain)
+  return check.group("metrics", options.metrics, "an object { circuitSeries?: number }").pipe(
+    Effect.flatMap((group) =>
+      check.integer("metrics.circuitSeries", group?.circuitSeries ?? DEFAULT_CIRCUIT_SERIES, 0, MAX_CIRCUIT_SERIES)
+    ),
+    Effect.map((circuitSeries) => new BreakerMetrics(domain, context, circuitSeries))
+  )
+}

@@ -35,12 +35,8 @@ export const report = (
   if (circuit.mode !== "disabled") {
     // The common case pays a field increment and two reads: the outcome's name is needed only by a span or an
     // `events` subscriber.
-    const tallies = entry.instruments.tallies
-    if (verdict === Verdict.Success) tallies.success++
-    else if (verdict === Verdict.Failure) tallies.failure++
-    else tallies.ignored++
-    if (slow) tallies.slow++
-    if (durationMillis !== undefined) entry.instruments.duration(durationMillis)
+    core.metrics.record(entry, verdict, slow)
+    if (durationMillis !== undefined) core.metrics.duration(durationMillis)
     if (fiber.cache.span !== undefined) core.annotate(fiber, circuit, outcomeOf(verdict))
     if (core.callSubscribers > 0) {
       core.publishCall(circuit, outcomeOf(verdict), slow, durationMillis ?? 0, now === 0 ? nowOf(fiber) : now)
@@ -132,7 +128,7 @@ export const isTrialTimeout = (exit: Exit.Exit<unknown, unknown>): boolean => {
 
 /** A call the circuit refused (already counted by the circuit), reported everywhere but in the state machine. */
 const reportRejection = (core: BreakerCore, entry: Entry, fiber: Fiber.Fiber<unknown, unknown>, now: number) => {
-  entry.instruments.outcome("rejected", false)
+  core.metrics.rejected(entry)
   core.annotate(fiber, entry.circuit, "rejected")
   core.publishCall(entry.circuit, "rejected", false, 0, now)
 }
