@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Data, Duration, Effect, Layer } from "effect"
+import { ConfigProvider, Data, Duration, Effect, Layer, Metric } from "effect"
+import { PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker } from "effect-fallback"
 
@@ -67,6 +68,28 @@ describe("CircuitBreaker.layerConfig", () => {
         })
       )
     )
+  )
+
+  it.effect(
+    "METRICS_CIRCUIT_SERIES sets how many circuits get series of their own; out of range it names the variable",
+    () =>
+      Effect.gen(function* () {
+        const labelled = yield* Effect.gen(function* () {
+          const breaker = yield* Payments
+          for (const id of ["a", "b", "c"]) yield* Effect.succeed(1).pipe(breaker.protect(id))
+          const text = yield* PrometheusMetrics.format()
+          return text.split("\n").filter((line) => line.startsWith("circuit_breaker_state{")).length
+        }).pipe(
+          Effect.provide(fromEnv({ PAYMENTS_BREAKER_METRICS_CIRCUIT_SERIES: "2" })),
+          Effect.provideService(Metric.MetricRegistry, new Map())
+        )
+        assert.strictEqual(labelled, 2)
+        const error = yield* Effect.flip(
+          Layer.build(fromEnv({ PAYMENTS_BREAKER_METRICS_CIRCUIT_SERIES: "20000" })).pipe(Effect.scoped)
+        )
+        assert.strictEqual(error.field, "PAYMENTS_BREAKER_METRICS_CIRCUIT_SERIES (metrics.circuitSeries)")
+        assert.include(error.message, "an integer >= 0 and <= 10000")
+      })
   )
 
   it.effect.each([

@@ -21,6 +21,9 @@ import { PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
 import { createServer } from "node:http"
 import { CircuitBreaker } from "effect-fallback"
+import { Circuit, Verdict } from "../src/internal/circuit.ts"
+import { resolvePolicy } from "../src/internal/circuitBreakerPolicy.ts"
+import { BreakerMetrics, type Metered } from "../src/internal/circuitBreakerMetrics.ts"
 import { captureSpans } from "./support/capture.ts"
 
 class Boom extends Data.TaggedError("Boom")<{}> {}
@@ -203,6 +206,143 @@ describe("CircuitBreaker observability: metrics, spans, logs and events", () => 
         assert.isAbove(series.length, 0)
         assert.isTrue(series.every((name) => name.includes(`{domain="test/Accounts"`)))
       })
+    )
+  })
+
+  describe("bounded series", () => {
+    const breakerSeries = (text: string) =>
+      Array.from(samplesOf(text).keys()).filter((series) => series.startsWith("circuit_breaker_"))
+    const circuitLabels = (text: string) =>
+      new Set(breakerSeries(text).flatMap((series) => series.match(/circuit="([^"]*)"/)?.slice(1) ?? []))
+    const open = (domain: string, state: string) =>
+      Metric.value(Metric.withAttributes(CircuitBreaker.metrics.circuits, { domain, state })).pipe(
+        Effect.map((gauge) => gauge.value)
+      )
+
+    it.effect(
+      "the number of series stays the same however many circuit ids are used; the domain counts every call",
+      () =>
+        Effect.gen(function* () {
+          const breaker = yield* CircuitBreaker.make("test/Users", {
+            failureThreshold: 1,
+            failureRate: { threshold: 0.5, window: 10 },
+            metrics: { circuitSeries: 3 }
+          })
+          const traffic = (from: number, to: number) =>
+            Effect.forEach(
+              Array.from({ length: to - from }, (_, i) => `user-${from + i}`),
+              (id, i) => Effect.exit((i % 10 === 0 ? boom : ok).pipe(breaker.protect(id))),
+              { discard: true }
+            )
+          yield* traffic(0, 50)
+          const after50 = breakerSeries(yield* PrometheusMetrics.format())
+          yield* traffic(50, 2_000)
+          const text = yield* PrometheusMetrics.format()
+          assert.deepStrictEqual(breakerSeries(text), after50)
+          assert.deepStrictEqual(circuitLabels(text), new Set(["user-0", "user-1", "user-2"]))
+          const samples = samplesOf(text)
+          const calls = (outcome: string) =>
+            samples.get(`circuit_breaker_calls_total{domain="test/Users",outcome="${outcome}"}`)
+          assert.deepStrictEqual([calls("success"), calls("failure")], ["1800", "200"])
+          assert.strictEqual(samples.get(`circuit_breaker_circuits{domain="test/Users",state="Open"}`), "200")
+        }).pipe(Effect.scoped, Effect.provide(silent), Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
+    it.effect("the circuits-per-state gauge follows creations and every transition", () =>
+      Effect.gen(function* () {
+        const breaker = yield* CircuitBreaker.make("test/States", { failureThreshold: 1, resetTimeout: "10 seconds" })
+        const counts = Effect.all(["Closed", "HalfOpen", "Open"].map((state) => open("test/States", state)))
+        assert.deepStrictEqual(yield* counts, [0, 0, 0])
+        yield* Effect.forEach(["a", "b", "c"], (id) => ok.pipe(breaker.protect(id)), { discard: true })
+        assert.deepStrictEqual(yield* counts, [3, 0, 0])
+        yield* Effect.exit(boom.pipe(breaker.protect("a")))
+        yield* breaker.open("b")
+        assert.deepStrictEqual(yield* counts, [1, 0, 2])
+        yield* TestClock.adjust("10 seconds")
+        assert.strictEqual(yield* breaker.state("a"), "HalfOpen")
+        assert.deepStrictEqual(yield* counts, [1, 1, 1])
+        yield* ok.pipe(breaker.protect("a"))
+        yield* breaker.close("b")
+        assert.deepStrictEqual(yield* counts, [3, 0, 0])
+      }).pipe(Effect.scoped, Effect.provide(silent), Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
+    it.effect("only the first circuitSeries circuits created get series labelled circuit; 0 gives none", () =>
+      Effect.gen(function* () {
+        const two = yield* CircuitBreaker.make("test/Two", { metrics: { circuitSeries: 2 } })
+        const none = yield* CircuitBreaker.make("test/None", { metrics: { circuitSeries: 0 } })
+        for (const id of ["first", "second", "third"]) {
+          yield* ok.pipe(two.protect(id))
+          yield* ok.pipe(none.protect(id))
+        }
+        const text = yield* PrometheusMetrics.format()
+        const labelled = (domain: string) =>
+          circuitLabels(
+            breakerSeries(text)
+              .filter((series) => series.includes(`domain="${domain}"`))
+              .join("\n")
+          )
+        assert.deepStrictEqual(labelled("test/Two"), new Set(["first", "second"]))
+        assert.deepStrictEqual(labelled("test/None"), new Set())
+        assert.include(text, `circuit_breaker_calls_total{domain="test/None",outcome="success"} 3`)
+      }).pipe(Effect.scoped, Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
+    it.effect("label values are strings whatever untyped code passes as the domain", () =>
+      Effect.gen(function* () {
+        const breaker = yield* CircuitBreaker.make(42 as unknown as string)
+        yield* ok.pipe(breaker.protect('quoted "id"\nwith a newline'))
+        const text = yield* PrometheusMetrics.format()
+        assert.include(text, `circuit_breaker_calls_total{domain="42",outcome="success"} 1`)
+        assert.include(
+          text,
+          `circuit_breaker_circuit_calls_total{domain="42",circuit="quoted \\"id\\"\\nwith a newline",outcome="success"} 1`
+        )
+      }).pipe(Effect.scoped, Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+
+    it.effect("a metrics option out of range fails the breaker naming the field and the range", () =>
+      Effect.gen(function* () {
+        for (const metrics of [{ circuitSeries: -1 }, { circuitSeries: 1.5 }, { circuitSeries: 1e6 }, 7]) {
+          const error = yield* Effect.flip(
+            CircuitBreaker.make("test/Bad", { metrics: metrics as CircuitBreaker.MetricsOptions })
+          )
+          assert.strictEqual(error._tag, "CircuitBreakerConfigError")
+          assert.strictEqual(error.field, typeof metrics === "number" ? "metrics" : "metrics.circuitSeries")
+          if (typeof metrics !== "number") assert.include(error.message, "an integer >= 0 and <= 10000")
+        }
+      }).pipe(Effect.scoped, Effect.provideService(Metric.MetricRegistry, new Map()))
+    )
+  })
+
+  describe("the metrics' hooks for the core (internal)", () => {
+    it.effect(
+      "a dropped circuit leaves its state's count, its own series leave the registry, its place goes to the next circuit",
+      () =>
+        Effect.gen(function* () {
+          const policy = yield* resolvePolicy("test/Drops", { failureRate: { threshold: 0.5, window: 10 } })
+          const metrics = new BreakerMetrics("test/Drops", yield* Effect.context<never>(), 2)
+          const entry = (id: string): Metered => ({ circuit: new Circuit(id, policy, []), series: undefined })
+          const [a, b, c] = [entry("a"), entry("b"), entry("c")]
+          for (const added of [a, b, c]) metrics.added(added)
+          metrics.record(a, Verdict.Success, false)
+          assert.deepStrictEqual(
+            [a, b, c].map((added) => added.series !== undefined),
+            [true, true, false]
+          )
+          assert.deepStrictEqual(metrics.states, { Closed: 3, HalfOpen: 0, Open: 0 })
+          metrics.dropped(a)
+          assert.isUndefined(a.series)
+          assert.deepStrictEqual(metrics.states, { Closed: 2, HalfOpen: 0, Open: 0 })
+          const text = yield* PrometheusMetrics.format()
+          assert.notInclude(text, `circuit="a"`)
+          assert.include(text, `circuit_breaker_calls_total{domain="test/Drops",outcome="success"} 1`)
+          const d = entry("d")
+          metrics.added(d)
+          assert.isDefined(d.series)
+          assert.strictEqual(metrics.circuitsWithSeries, 2)
+          assert.include(yield* PrometheusMetrics.format(), `circuit_breaker_state{domain="test/Drops",circuit="d"} 0`)
+        }).pipe(Effect.provideService(Metric.MetricRegistry, new Map()))
     )
   })
 
