@@ -52,6 +52,24 @@ export interface MemoryProbe {
   ) => Promise<{ readonly fill: () => Promise<void>; readonly release: () => Promise<void> }>
 }
 
+/**
+ * Figures a probe measures itself at a given scale (a count of series, a scrape's time and size), each printed against
+ * its goal. A suite file exports them as `figures`.
+ */
+export interface FigureProbe {
+  readonly name: string
+  /** `quick`: BENCH_QUICK, scale down. */
+  readonly measure: (quick: boolean) => Promise<ReadonlyArray<Figure>>
+}
+
+export interface Figure {
+  readonly what: string
+  readonly measured: string
+  readonly goal?: string | undefined
+  /** Whether the goal is met, when it can be told from the figure. */
+  readonly met?: boolean | undefined
+}
+
 /** Lookups into the measurements of the whole run, for targets. */
 export interface Results {
   /** Median nanoseconds per operation of a row. */
@@ -406,6 +424,45 @@ export const printMemory = (outcomes: ReadonlyArray<MemoryOutcome>): string => {
     bytesPerThing === undefined ? "" : `${((bytesPerThing * probe.count) / 1024 / 1024).toFixed(2)} MiB`
   ])
   return `## Memory (heap retained, median of 3)\n\n${table(["what", "count", "per thing", "total"], body)}`
+}
+
+/** Runs each probe in turn; a probe that throws is reported on its row. */
+export const measureFigures = async (
+  probes: ReadonlyArray<FigureProbe>,
+  quick: boolean
+): Promise<
+  Array<{ readonly probe: FigureProbe; readonly figures: ReadonlyArray<Figure>; readonly error?: string }>
+> => {
+  const outcomes = []
+  for (const probe of probes) {
+    try {
+      outcomes.push({ probe, figures: await probe.measure(quick) })
+    } catch (error) {
+      outcomes.push({ probe, figures: [], error: describe(error) })
+    }
+  }
+  return outcomes
+}
+
+export const printFigures = (
+  outcomes: ReadonlyArray<{
+    readonly probe: FigureProbe
+    readonly figures: ReadonlyArray<Figure>
+    readonly error?: string
+  }>
+): string => {
+  const body = outcomes.flatMap(({ error, figures, probe }) =>
+    error !== undefined
+      ? [[probe.name, "failed", error, "", ""]]
+      : figures.map((figure) => [
+          probe.name,
+          figure.what,
+          figure.measured,
+          figure.goal ?? "",
+          figure.met === undefined ? "" : figure.met ? "PASS" : "MISS"
+        ])
+  )
+  return `## Figures\n\n${table(["probe", "what", "measured", "goal", "verdict"], body)}`
 }
 
 /** Measures `suites` alone with the shared harness and prints their tables and `targets`: a suite file run directly. */

@@ -13,9 +13,12 @@ import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import {
   evaluate,
+  type FigureProbe,
   measure,
+  measureFigures,
   measureMemory,
   type MemoryProbe,
+  printFigures,
   printMemory,
   printSuite,
   printTargets,
@@ -51,6 +54,7 @@ log(`node ${process.version}, ${config.quick ? "quick" : "full"} run, files: ${f
 
 const suites: Array<Suite> = []
 const probes: Array<MemoryProbe> = []
+const figureProbes: Array<FigureProbe> = []
 const skipped: Array<string> = []
 
 const asArray = <A>(value: A | ReadonlyArray<A> | undefined): ReadonlyArray<A> =>
@@ -62,6 +66,7 @@ for (const file of files) {
       readonly suite?: SuiteExport
       readonly suites?: ReadonlyArray<SuiteExport>
       readonly memory?: ReadonlyArray<MemoryProbe>
+      readonly figures?: ReadonlyArray<FigureProbe>
     }
     for (const entry of [...asArray(module.suite), ...asArray(module.suites)]) {
       try {
@@ -71,6 +76,7 @@ for (const file of files) {
       }
     }
     probes.push(...asArray(module.memory))
+    figureProbes.push(...asArray(module.figures))
   } catch (error) {
     skipped.push(`${file}: ${error instanceof Error ? error.message : String(error)}`)
   }
@@ -92,6 +98,11 @@ const memory = await measureMemory(
   probes
     .filter((probe) => selected(probe.name))
     .map((probe) => ({ ...probe, count: Math.min(probe.count, config.memoryCount) }))
+)
+log("measuring figures")
+const figures = await measureFigures(
+  figureProbes.filter((probe) => selected(probe.name)),
+  config.quick
 )
 for (const suite of suites) {
   try {
@@ -118,6 +129,7 @@ const date = new Date().toISOString().slice(0, 10)
 report(`# effect-fallback benchmarks, ${date}, node ${process.version}${config.quick ? " (BENCH_QUICK)" : ""}\n`)
 for (const suite of measured) report(`${printSuite(suite, measurements)}\n`)
 if (memory.length > 0) report(`${printMemory(memory)}\n`)
+if (figures.length > 0) report(`${printFigures(figures)}\n`)
 if (outcomes.length > 0) report(`${printTargets(outcomes)}\n`)
 if (skipped.length > 0) report(`Skipped:\n${skipped.map((line) => `- ${line}`).join("\n")}\n`)
 const count = (verdict: string) => outcomes.filter((outcome) => outcome.verdict === verdict).length
