@@ -17,59 +17,45 @@ interface Family {
   readonly description: string
 }
 
-const CALLS: Family = {
-  id: "circuit_breaker_calls_total",
-  description: "Calls through the domain's circuits by outcome (slow calls are also counted as success or failure)"
-}
-const TRANSITIONS: Family = {
-  id: "circuit_breaker_transitions_total",
-  description: "State transitions of the domain's circuits"
-}
-const CIRCUITS: Family = { id: "circuit_breaker_circuits", description: "Circuits of the domain in each state" }
-const LATENCY: Family = {
-  id: "circuit_breaker_call_duration_seconds",
-  description: "Duration of calls through the domain's circuits, for policies that time calls"
-}
-const CIRCUIT_CALLS: Family = {
-  id: "circuit_breaker_circuit_calls_total",
-  description: "Calls through one circuit by outcome (slow calls are also counted as success or failure)"
-}
-const CIRCUIT_TRANSITIONS: Family = {
-  id: "circuit_breaker_circuit_transitions_total",
-  description: "State transitions of one circuit"
-}
-const STATE: Family = { id: "circuit_breaker_state", description: "Circuit state: 0 Closed, 1 HalfOpen, 2 Open" }
-const FAILURE_RATE: Family = {
-  id: "circuit_breaker_failure_rate",
-  description: "Failure rate in the window (NaN until minimumCalls outcomes are in it)"
-}
-const SLOW_CALL_RATE: Family = {
-  id: "circuit_breaker_slow_call_rate",
-  description: "Slow-call rate in the window (NaN until minimumCalls outcomes are in it)"
-}
+const family = (id: string, description: string): Family => ({ id: `circuit_breaker_${id}`, description })
+const RATE_NAN = "(NaN until minimumCalls outcomes are in it)"
 
 /** @internal */
 export const families = {
-  calls: CALLS,
-  transitions: TRANSITIONS,
-  circuits: CIRCUITS,
-  circuitCalls: CIRCUIT_CALLS,
-  circuitTransitions: CIRCUIT_TRANSITIONS,
-  state: STATE,
-  failureRate: FAILURE_RATE,
-  slowCallRate: SLOW_CALL_RATE
+  calls: family(
+    "calls_total",
+    "Calls through the domain's circuits by outcome (slow calls are also counted as success or failure)"
+  ),
+  transitions: family("transitions_total", "State transitions of the domain's circuits"),
+  circuits: family("circuits", "Circuits of the domain in each state"),
+  latency: family(
+    "call_duration_seconds",
+    "Duration of calls through the domain's circuits, for policies that time calls"
+  ),
+  circuitCalls: family(
+    "circuit_calls_total",
+    "Calls through one circuit by outcome (slow calls are also counted as success or failure)"
+  ),
+  circuitTransitions: family("circuit_transitions_total", "State transitions of one circuit"),
+  state: family("state", "Circuit state: 0 Closed, 1 HalfOpen, 2 Open"),
+  failureRate: family("failure_rate", `Failure rate in the window ${RATE_NAN}`),
+  slowCallRate: family("slow_call_rate", `Slow-call rate in the window ${RATE_NAN}`)
 }
 
-const counter = (family: Family, attributes?: Record<string, string>) =>
-  Metric.counter(family.id, { description: family.description, attributes, incremental: true })
+const counter = (of: Family, attributes?: Record<string, string>) =>
+  Metric.counter(of.id, { description: of.description, attributes, incremental: true })
 
 /** @internal */
-export const gauge = (family: Family, attributes?: Record<string, string>) =>
-  Metric.gauge(family.id, { description: family.description, attributes })
+export const gauge = (of: Family, attributes?: Record<string, string>) =>
+  Metric.gauge(of.id, { description: of.description, attributes })
 
 /** @internal */
 export const latency = (attributes?: Record<string, string>) =>
-  Metric.histogram(LATENCY.id, { description: LATENCY.description, boundaries: LATENCY_BOUNDARIES, attributes })
+  Metric.histogram(families.latency.id, {
+    description: families.latency.description,
+    boundaries: LATENCY_BOUNDARIES,
+    attributes
+  })
 
 /**
  * The breaker's metrics without attributes: read one series with `Metric.withAttributes(metric, attributes)`.
@@ -77,15 +63,15 @@ export const latency = (attributes?: Record<string, string>) =>
  * @internal
  */
 export const metrics = {
-  calls: counter(CALLS),
-  transitions: counter(TRANSITIONS),
-  circuits: gauge(CIRCUITS),
+  calls: counter(families.calls),
+  transitions: counter(families.transitions),
+  circuits: gauge(families.circuits),
   callDuration: latency(),
-  circuitCalls: counter(CIRCUIT_CALLS),
-  circuitTransitions: counter(CIRCUIT_TRANSITIONS),
-  state: gauge(STATE),
-  failureRate: gauge(FAILURE_RATE),
-  slowCallRate: gauge(SLOW_CALL_RATE)
+  circuitCalls: counter(families.circuitCalls),
+  circuitTransitions: counter(families.circuitTransitions),
+  state: gauge(families.state),
+  failureRate: gauge(families.failureRate),
+  slowCallRate: gauge(families.slowCallRate)
 }
 
 /**
