@@ -1,12 +1,12 @@
 /**
- * What the parts of one breaker share: its circuits (created through the store), its metrics
- * and the publication of what happens to them (the `transitions` and `events` streams, span attributes, logs).
+ * What the parts of one breaker share: its circuits (created through the store), its metrics and the publication
+ * of what happens to them (the `transitions` and `events` streams, span attributes, logs).
  *
- * One layer build holds one `Ref` of circuits: its value is a `Map` from circuit id to the circuit (with its
- * own metric series, if any), to which a circuit is added on first use; the map is changed in place and the `Ref` is never set
- * again. Each circuit is a synchronous state machine changed in place by each operation: a JavaScript turn runs one
- * operation at a time, so each decision is atomic. Transitions wait in `outbox` until the operation that caused
- * them is done; `flush` then publishes them and returns the logging to run.
+ * One layer build holds one `Ref` of circuits: its value is a `Map` from circuit id to the circuit (with its own
+ * metric series, if any), to which a circuit is added on first use; the map is changed in place and the `Ref` is
+ * never set again. Each circuit is a synchronous state machine changed in place by each operation: a JavaScript
+ * turn runs one operation at a time, so each decision is atomic. Transitions wait in `outbox` until the operation
+ * that caused them is done; `flush` then publishes them and returns the logging to run.
  */
 import { Clock, Effect, PubSub, Ref } from "effect"
 import type { Fiber } from "effect"
