@@ -27,10 +27,9 @@ export interface TrialJob {
   readonly openings: number
 }
 
-/** A read of one circuit first used after start-up. @internal */
+/** The first read of the circuits created after start-up (`RedisLink.unread`), in bounded batches. @internal */
 export interface ReadJob {
   readonly _tag: "Read"
-  readonly circuit: RedisCircuit
 }
 
 /** What the job runner sends to Redis, one at a time, in the order the local circuits produced them. @internal */
@@ -60,6 +59,8 @@ export class RedisCircuit extends Circuit {
   sawSuccess = false
   /** Whether the circuit waits in the flusher's list. */
   dirty = false
+  /** Jobs queued, first reads waiting and flushes in flight about the circuit: it may be dropped only at 0. */
+  pending = 0
 
   constructor(id: string, policy: Policy, outbox: Array<Pending>, base: string) {
     super(id, policy, outbox)

@@ -15,9 +15,7 @@ export const acquireLease = (link: RedisLink, circuit: RedisCircuit, generation:
     if (link.down || circuit.mode !== "normal") return Effect.succeed(true)
     const token = link.token()
     const acquire = link.scripts.acquire(
-      link.index,
-      circuit.key,
-      circuit.trialsKey,
+      link.keys(circuit),
       link.channel,
       link.settings.idleMillis,
       circuit.id,

@@ -24,7 +24,8 @@ const evaluators = (redis: Redis.Redis["Service"]) => ({
   transition: redis.eval(Scripts.transitionScript),
   acquire: redis.eval(Scripts.acquireScript),
   trial: redis.eval(Scripts.trialScript),
-  read: redis.eval(Scripts.readScript)
+  read: redis.eval(Scripts.readScript),
+  prune: redis.eval(Scripts.pruneScript)
 })
 
 type Evaluators = ReturnType<typeof evaluators>
@@ -36,12 +37,17 @@ export class RedisLink {
   readonly settings: Settings
   readonly redis: Redis.Redis["Service"]
   readonly base: string
+  /** Every circuit of the domain, by when its hash expires. */
   readonly index: string
+  /** The circuits of the domain that are not Closed, read by a process that starts. */
+  readonly active: string
   readonly channel: string
   readonly scripts: Evaluators
   readonly circuits = new Map<string, RedisCircuit>()
   /** Circuits with outcomes not sent yet. */
   readonly dirty: Array<RedisCircuit> = []
+  /** Circuits created since the last first read, read together by one `Read` job. */
+  readonly unread: Array<RedisCircuit> = []
   readonly jobs: Queue.Queue<Job>
   /** The breaker, once the store started. */
   host: StoreHost = unstarted
@@ -73,7 +79,8 @@ export class RedisLink {
     this.jobs = jobs
     this.context = context
     this.base = `${settings.prefix}${policy.domain}:`
-    this.index = `${this.base}circuits`
+    this.index = `${this.base}index`
+    this.active = `${this.base}active`
     this.channel = `${this.base}transitions`
     this.scripts = evaluators(redis)
     this.timedOut = `no reply within ${settings.timeoutMillis} ms`
@@ -84,8 +91,21 @@ export class RedisLink {
     return `${this.processToken}:${++this.tokens}`
   }
 
+  /** The keys of the scripts about `circuit`. */
+  keys(circuit: RedisCircuit): Scripts.Keys {
+    return { index: this.index, active: this.active, key: circuit.key, trials: circuit.trialsKey }
+  }
+
+  /** Queues a job; its circuit counts it as pending until it ran. */
   submit(job: Job): void {
+    if (job._tag !== "Read") job.circuit.pending++
     Queue.offerUnsafe(this.jobs, job)
+  }
+
+  /** Queues the first read of a circuit created after start-up: one job reads every circuit waiting for one. */
+  firstRead(circuit: RedisCircuit): void {
+    circuit.pending++
+    if (this.unread.push(circuit) === 1) Queue.offerUnsafe(this.jobs, { _tag: "Read" })
   }
 
   /** Logs through the context the layer was built in, also when a caller's trial noticed the outage. */

@@ -13,8 +13,11 @@
  * - `openUntil` (Redis millis; 0 when forced or not Open), `openings`, `forced` 0|1, `reason` of the last transition;
  * - the Closed-era aggregate: `streak` (consecutive failures), `calls`, `failures`, `slow` (the rate window) and, for
  *   time windows, `bucketStart`, `prevCalls`, `prevFailures`, `prevSlow`; HalfOpen: `trialSuccesses`.
- * Trial leases are a sorted set (`<prefix><domain>:trials:<id>`, member = lease token, score = expiry in Redis millis);
- * the ids in use are a set (`<prefix><domain>:circuits`), read by a process that starts.
+ * Trial leases are a sorted set (`<prefix><domain>:trials:<id>`, member = lease token, score = expiry in Redis millis).
+ * Two sorted sets index the circuits, member = id, score = when the circuit's hash expires (Redis millis, `+inf` when
+ * forced): `<prefix><domain>:index` every circuit, `<prefix><domain>:active` the circuits not Closed (read by a process
+ * that starts). Every write of a hash writes its index entries in the same script; entries whose hash expired are
+ * pruned in bounded steps (`pruneScript`).
  *
  * Stored data that is not a circuit the scripts wrote (another type at the key, an unknown state, a non-numeric field)
  * is never trusted: the scripts answer `corrupt` and change nothing, except a process's own transition (a trip or a
@@ -23,6 +26,16 @@
 import { Option, Schema } from "effect"
 import { Redis } from "effect/persistence"
 import type { State, TransitionReason } from "../CircuitBreaker.ts"
+
+/** The keys a script about one circuit touches. @internal */
+export interface Keys {
+  /** Every circuit of the domain. */
+  readonly index: string
+  /** The circuits of the domain that are not Closed. */
+  readonly active: string
+  readonly key: string
+  readonly trials: string
+}
 
 const prelude = `
 local time = redis.call("TIME")
@@ -71,7 +84,16 @@ local function snapshot(status, c)
   return { status, c.state, c.epoch, int(remaining), int(c.openings), tonumber(c.forced), c.reason }
 end
 
-local function save(key, c, idle)
+-- When the circuit's hash expires: never when forced, an opening's end plus idle when Open, idle from now otherwise.
+local function expiry(c, idle)
+  if c.forced == "1" then return "+inf" end
+  if c.state == "Open" then return int(math.max(now, c.openUntil) + idle) end
+  return int(now + idle)
+end
+
+-- Writes the circuit, its time to live and its entry in the index. k: id, key, trials, idle, channel, index, active.
+local function save(c, k)
+  local key, idle = k.key, k.idle
   redis.call("HSET", key, "state", c.state, "epoch", c.epoch, "openUntil", int(c.openUntil),
     "openings", int(c.openings), "forced", c.forced, "reason", c.reason, "streak", int(c.streak),
     "calls", tostring(c.calls), "failures", tostring(c.failures), "slow", tostring(c.slow),
@@ -84,10 +106,11 @@ local function save(key, c, idle)
   else
     redis.call("PEXPIRE", key, int(idle))
   end
+  redis.call("ZADD", k.index, expiry(c, idle), k.id)
 end
 
--- A shared transition: a new epoch, cleared counts and leases, stored and announced.
-local function move(c, to, reason, openMillis, openings, forced, id, key, trials, idle, channel)
+-- A shared transition: a new epoch, cleared counts and leases, stored, indexed and announced.
+local function move(c, to, reason, openMillis, openings, forced, k)
   c.epoch = int(math.max((tonumber(c.epoch) or 0) + 1, nowMicros))
   c.state = to
   c.reason = reason
@@ -97,10 +120,15 @@ local function move(c, to, reason, openMillis, openings, forced, id, key, trials
   if to == "Open" and forced == "0" then c.openUntil = now + openMillis end
   for _, name in ipairs(counters) do c[name] = 0 end
   c.bucketStart = now
-  redis.call("DEL", trials)
-  save(key, c, idle)
+  redis.call("DEL", k.trials)
+  save(c, k)
+  if to == "Closed" then
+    redis.call("ZREM", k.active, k.id)
+  else
+    redis.call("ZADD", k.active, expiry(c, k.idle), k.id)
+  end
   local s = snapshot("applied", c)
-  redis.call("PUBLISH", channel, cjson.encode({ id = id, state = s[2], epoch = s[3], remaining = tonumber(s[4]),
+  redis.call("PUBLISH", k.channel, cjson.encode({ id = k.id, state = s[2], epoch = s[3], remaining = tonumber(s[4]),
     openings = tonumber(s[5]), forced = s[6], reason = s[7] }))
   return s
 end
@@ -108,8 +136,8 @@ end
 
 /**
  * Adds each process's batch of Closed-era outcomes to the shared aggregate and trips the circuits whose aggregate
- * crosses a threshold. KEYS: the index, then `key, trials` per circuit. ARGV: channel, idle millis, the policy, then
- * nine values per circuit. A batch counts only in the Closed era it was recorded in (its epoch, or `"0"` when Redis
+ * crosses a threshold. KEYS: the index, the active index, then `key, trials` per circuit. ARGV: channel, idle millis,
+ * the policy, then nine values per circuit. The flusher sends at most `FLUSH_BATCH` circuits per call. A batch counts only in the Closed era it was recorded in (its epoch, or `"0"` when Redis
  * lost the data); otherwise the circuit's snapshot is returned as `stale` for the process to adopt.
  *
  * The streak across processes: a batch that saw a success sets it to the failures after its last success, a batch
@@ -119,14 +147,15 @@ end
 export const flushScript = Redis.script(
   (
     index: string,
+    active: string,
     keys: ReadonlyArray<string>,
     channel: string,
     idleMillis: number,
     policy: ReadonlyArray<number>,
     batches: ReadonlyArray<string | number>
-  ) => [index, ...keys, channel, idleMillis, ...policy, ...batches],
+  ) => [index, active, ...keys, channel, idleMillis, ...policy, ...batches],
   {
-    numberOfKeys: (_index, keys) => 1 + keys.length,
+    numberOfKeys: (_index, _active, keys) => 2 + keys.length,
     lua: `${prelude}
 local channel = ARGV[1]
 local idle = tonumber(ARGV[2])
@@ -138,12 +167,13 @@ local slowMinimum = tonumber(ARGV[7])
 local windowKind = tonumber(ARGV[8])
 local windowSize = tonumber(ARGV[9])
 local results = {}
-local circuits = (#KEYS - 1) / 2
+local circuits = (#KEYS - 2) / 2
 for i = 1, circuits do
-  local key = KEYS[2 * i]
-  local trials = KEYS[2 * i + 1]
+  local key = KEYS[2 * i + 1]
   local a = 9 + (i - 1) * 9
   local id = ARGV[a + 1]
+  local k = { id = id, key = key, trials = KEYS[2 * i + 2], idle = idle, channel = channel, index = KEYS[1],
+    active = KEYS[2] }
   local expected = ARGV[a + 2]
   local successes = tonumber(ARGV[a + 3])
   local failures = tonumber(ARGV[a + 4])
@@ -201,11 +231,10 @@ for i = 1, circuits do
         trip = "slowCallRate"
       end
       if trip then
-        results[i] = move(c, "Open", trip, openMillis, openings, "0", id, key, trials, idle, channel)
+        results[i] = move(c, "Open", trip, openMillis, openings, "0", k)
         results[i][1] = "tripped"
       else
-        save(key, c, idle)
-        redis.call("SADD", KEYS[1], id)
+        save(c, k)
         results[i] = snapshot("ok", c)
       end
     end
@@ -220,13 +249,12 @@ return results
  * A process's own transition (a local trip, a reopened hung trial, a manual open/close/reset), applied when the
  * shared circuit is still in the epoch the process last saw (or Redis lost it, or holds data the scripts did not
  * write, which it replaces); a manual one always applies.
- * KEYS: index, key, trials. ARGV: channel, idle, id, expected epoch, to, reason, open millis, openings, forced, manual.
+ * KEYS: index, active, key, trials. ARGV: channel, idle, id, expected epoch, to, reason, open millis, openings, forced,
+ * manual.
  */
 export const transitionScript = Redis.script(
   (
-    index: string,
-    key: string,
-    trials: string,
+    keys: Keys,
     args: {
       readonly channel: string
       readonly idleMillis: number
@@ -240,9 +268,10 @@ export const transitionScript = Redis.script(
       readonly manual: boolean
     }
   ) => [
-    index,
-    key,
-    trials,
+    keys.index,
+    keys.active,
+    keys.key,
+    keys.trials,
     args.channel,
     args.idleMillis,
     args.id,
@@ -255,23 +284,22 @@ export const transitionScript = Redis.script(
     args.manual ? 1 : 0
   ],
   {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
     lua: `${prelude}
 local channel, idle, id, expected, to, reason = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local openMillis, openings, forced, manual = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], ARGV[10] == "1"
-local c = load(KEYS[2])
+local k = { id = id, key = KEYS[3], trials = KEYS[4], idle = idle, channel = channel, index = KEYS[1], active = KEYS[2] }
+local c = load(k.key)
 -- Data the scripts did not write is never trusted, but a process's valid decision replaces it.
 if c == false then
-  redis.call("DEL", KEYS[2])
+  redis.call("DEL", k.key)
   c = nil
 end
 if c == nil then c = fresh() end
 if not manual and c.epoch ~= "0" and c.epoch ~= expected then
   return snapshot("stale", c)
 end
-local s = move(c, to, reason, openMillis, openings, forced, id, KEYS[2], KEYS[3], idle, channel)
-redis.call("SADD", KEYS[1], id)
-return s
+return move(c, to, reason, openMillis, openings, forced, k)
 `
   }
 ).withReturnType<unknown>()
@@ -280,43 +308,41 @@ return s
  * Grants a HalfOpen trial lease, moving an Open circuit whose opening is over to HalfOpen first. At most `maxCalls`
  * unexpired leases exist at once, across every process. A circuit Redis lost (absent, or epoch 0) while this process
  * had it open is seeded as HalfOpen. Returns `granted`, `busy`, `open` or `closed` with the snapshot.
- * KEYS: index, key, trials. ARGV: channel, idle, id, token, lease millis, max calls.
+ * KEYS: index, active, key, trials. ARGV: channel, idle, id, token, lease millis, max calls.
  */
 export const acquireScript = Redis.script(
   (
-    index: string,
-    key: string,
-    trials: string,
+    keys: Keys,
     channel: string,
     idleMillis: number,
     id: string,
     token: string,
     leaseMillis: number,
     maxCalls: number
-  ) => [index, key, trials, channel, idleMillis, id, token, leaseMillis, maxCalls],
+  ) => [keys.index, keys.active, keys.key, keys.trials, channel, idleMillis, id, token, leaseMillis, maxCalls],
   {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
     lua: `${prelude}
 local channel, idle, id, token = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local lease, maxCalls = tonumber(ARGV[5]), tonumber(ARGV[6])
-local c = load(KEYS[2])
+local k = { id = id, key = KEYS[3], trials = KEYS[4], idle = idle, channel = channel, index = KEYS[1], active = KEYS[2] }
+local c = load(k.key)
 if c == false then return { "corrupt", "Closed", "0", "0", "0", 0, "" } end
 if c == nil or c.epoch == "0" then
   local openings = 0
   if c then openings = c.openings end
-  move(c or fresh(), "HalfOpen", "resetTimeout", 0, openings, "0", id, KEYS[2], KEYS[3], idle, channel)
-  redis.call("SADD", KEYS[1], id)
-  c = load(KEYS[2])
+  move(c or fresh(), "HalfOpen", "resetTimeout", 0, openings, "0", k)
+  c = load(k.key)
 elseif c.state == "Closed" then
   return snapshot("closed", c)
 elseif c.state == "Open" then
   if c.forced == "1" or now < c.openUntil then return snapshot("open", c) end
-  move(c, "HalfOpen", "resetTimeout", 0, c.openings, "0", id, KEYS[2], KEYS[3], idle, channel)
+  move(c, "HalfOpen", "resetTimeout", 0, c.openings, "0", k)
 end
-redis.call("ZREMRANGEBYSCORE", KEYS[3], "-inf", int(now))
-if redis.call("ZCARD", KEYS[3]) >= maxCalls then return snapshot("busy", c) end
-redis.call("ZADD", KEYS[3], int(now + lease), token)
-redis.call("PEXPIRE", KEYS[3], int(lease))
+redis.call("ZREMRANGEBYSCORE", k.trials, "-inf", int(now))
+if redis.call("ZCARD", k.trials) >= maxCalls then return snapshot("busy", c) end
+redis.call("ZADD", k.trials, int(now + lease), token)
+redis.call("PEXPIRE", k.trials, int(lease))
 return snapshot("granted", c)
 `
   }
@@ -325,14 +351,12 @@ return snapshot("granted", c)
 /**
  * Reports the outcome of a trial that held a lease: `release` frees it, `failure` reopens the circuit, `success`
  * counts toward `successThreshold` across every process and closes it there. A lease that expired or belongs to an
- * earlier epoch changes nothing (`stale`). KEYS: index, key, trials. ARGV: channel, idle, id, token, outcome,
+ * earlier epoch changes nothing (`stale`). KEYS: index, active, key, trials. ARGV: channel, idle, id, token, outcome,
  * success threshold, open millis, openings.
  */
 export const trialScript = Redis.script(
   (
-    index: string,
-    key: string,
-    trials: string,
+    keys: Keys,
     args: {
       readonly channel: string
       readonly idleMillis: number
@@ -344,9 +368,10 @@ export const trialScript = Redis.script(
       readonly openings: number
     }
   ) => [
-    index,
-    key,
-    trials,
+    keys.index,
+    keys.active,
+    keys.key,
+    keys.trials,
     args.channel,
     args.idleMillis,
     args.id,
@@ -357,27 +382,46 @@ export const trialScript = Redis.script(
     args.openings
   ],
   {
-    numberOfKeys: 3,
+    numberOfKeys: 4,
     lua: `${prelude}
 local channel, idle, id, token, outcome = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
 local successThreshold, openMillis, openings = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local c = load(KEYS[2])
+local k = { id = id, key = KEYS[3], trials = KEYS[4], idle = idle, channel = channel, index = KEYS[1], active = KEYS[2] }
+local c = load(k.key)
 if c == false then return { "corrupt", "Closed", "0", "0", "0", 0, "" } end
-local held = redis.call("ZREM", KEYS[3], token) == 1
+local held = redis.call("ZREM", k.trials, token) == 1
 if c == nil or not held or c.state ~= "HalfOpen" then return snapshot("stale", c) end
 if outcome == "release" then return snapshot("ok", c) end
 if outcome == "failure" then
-  return move(c, "Open", "trialFailed", openMillis, openings, "0", id, KEYS[2], KEYS[3], idle, channel)
+  return move(c, "Open", "trialFailed", openMillis, openings, "0", k)
 end
 c.trialSuccesses = c.trialSuccesses + 1
 if c.trialSuccesses >= successThreshold then
-  return move(c, "Closed", "trialSucceeded", 0, c.openings, "0", id, KEYS[2], KEYS[3], idle, channel)
+  return move(c, "Closed", "trialSucceeded", 0, c.openings, "0", k)
 end
-redis.call("HSET", KEYS[2], "trialSuccesses", int(c.trialSuccesses))
+redis.call("HSET", k.key, "trialSuccesses", int(c.trialSuccesses))
 return snapshot("ok", c)
 `
   }
 ).withReturnType<unknown>()
+
+/**
+ * Removes, from each index given as a key, up to `limit` entries whose hash expired; returns how many it removed in
+ * all. ARGV: limit.
+ */
+export const pruneScript = Redis.script((indexes: ReadonlyArray<string>, limit: number) => [...indexes, limit], {
+  numberOfKeys: (indexes) => indexes.length,
+  lua: `${prelude}
+local limit = tonumber(ARGV[1])
+local removed = 0
+for i = 1, #KEYS do
+  local ids = redis.call("ZRANGEBYSCORE", KEYS[i], "-inf", int(now), "LIMIT", 0, limit)
+  if #ids > 0 then redis.call("ZREM", KEYS[i], unpack(ids)) end
+  removed = removed + #ids
+end
+return removed
+`
+}).withReturnType<number>()
 
 /** Reads circuits without changing them: `ok`, or `corrupt` for data the scripts did not write. KEYS: the circuits. */
 export const readScript = Redis.script((keys: ReadonlyArray<string>) => keys, {

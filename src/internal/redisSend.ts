@@ -16,7 +16,7 @@ export const sendTransition = (link: RedisLink, job: TransitionJob): Effect.Effe
   const circuit = job.circuit
   return Effect.flatMap(
     link.command(
-      link.scripts.transition(link.index, circuit.key, circuit.trialsKey, {
+      link.scripts.transition(link.keys(circuit), {
         channel: link.channel,
         idleMillis: link.settings.idleMillis,
         id: circuit.id,
@@ -52,7 +52,7 @@ export const reportTrial = (link: RedisLink, job: TrialJob): Effect.Effect<void>
   const circuit = job.circuit
   return Effect.flatMap(
     link.command(
-      link.scripts.trial(link.index, circuit.key, circuit.trialsKey, {
+      link.scripts.trial(link.keys(circuit), {
         channel: link.channel,
         idleMillis: link.settings.idleMillis,
         id: circuit.id,

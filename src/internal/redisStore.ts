@@ -7,8 +7,9 @@
  * - A local transition (the circuit's own failures tripped it, a manual open/close/reset) is sent at once by the job
  *   runner (`redisJobs.ts`), as a compare-and-set on the shared epoch (`redisSend.ts`).
  * - Shared transitions arrive on the domain's channel (`redisSubscriber.ts`) and are adopted (`redisAdopt.ts`); the
- *   process also re-reads every circuit it knows at start-up, every `syncInterval` and when Redis comes back
- *   (`redisSync.ts`, `redisReconcile.ts`).
+ *   process also reads every shared circuit not Closed at start-up, a circuit when it is first used, and every
+ *   circuit it knows every `syncInterval` and when Redis comes back (`redisSync.ts`, `redisReconcile.ts`).
+ * - Every command about many circuits carries a bounded slice of them (`redisBatches.ts`).
  * - Every command is bounded; a failure or timeout marks Redis down, after which nothing waits on it until a PING
  *   answers again (`redisLink.ts`).
  */
@@ -24,7 +25,7 @@ import { checkFingerprint } from "./redisFingerprint.ts"
 import { flushBatches } from "./redisFlusher.ts"
 import type { RedisLink } from "./redisLink.ts"
 import { subscriber } from "./redisSubscriber.ts"
-import { loadIndex } from "./redisSync.ts"
+import { loadActive } from "./redisSync.ts"
 import { ticker } from "./redisTicker.ts"
 
 const MANUAL_REASONS: ReadonlySet<string> = new Set(["forcedOpen", "manualClose", "reset"])
@@ -46,7 +47,7 @@ export class RedisStore extends MemoryStore implements CircuitStore<RedisCircuit
     const circuit = new RedisCircuit(id, this.policy, outbox, this.link.base)
     this.link.circuits.set(id, circuit)
     // A circuit first used after start-up may be shared already: read it rather than wait for the next sync.
-    if (this.link.started) this.link.submit({ _tag: "Read", circuit })
+    if (this.link.started) this.link.firstRead(circuit)
     return circuit
   }
 
@@ -68,9 +69,17 @@ export class RedisStore extends MemoryStore implements CircuitStore<RedisCircuit
     return acquireLease(this.link, circuit, generation)
   }
 
-  /** Not yet: until the Redis store forgets circuits, every circuit it shares stays. */
-  override evictable(_circuit: RedisCircuit): boolean {
-    return false
+  /**
+   * When the store owes nothing for the circuit: no outcomes waiting to be sent or in flight, no job queued (a
+   * transition, a trial report, a first read), no trial lease held, no transition Redis has not confirmed.
+   */
+  override evictable(circuit: RedisCircuit): boolean {
+    return circuit.pending === 0 && !circuit.dirty && circuit.leases.length === 0 && circuit.unsent === undefined
+  }
+
+  /** Forgets the circuit: it is no longer synced; a later call with its id creates and first-reads a new one. */
+  override dropped(circuit: RedisCircuit): void {
+    if (this.link.circuits.get(circuit.id) === circuit) this.link.circuits.delete(circuit.id)
   }
 
   override transitioned(circuit: RedisCircuit, transition: PendingTransition, adopted: boolean): void {
@@ -101,7 +110,7 @@ export class RedisStore extends MemoryStore implements CircuitStore<RedisCircuit
       // Subscribe before the first read, so nothing published in between is missed.
       yield* Deferred.await(subscribed).pipe(Effect.timeoutOption(link.settings.timeoutMillis))
       yield* checkFingerprint(link)
-      yield* loadIndex(link)
+      yield* loadActive(link)
       link.nextSync = (yield* Clock.currentTimeMillis) + link.settings.syncMillis
       link.started = true
       // Outcomes still in a batch are sent when the layer closes (bounded like every command).

@@ -1,12 +1,12 @@
 /**
- * The ticker: every `flushInterval`, a PING while Redis is down (noticing when it is back), a re-sync when one is due,
- * and the flush of the outcome batches.
+ * The ticker: every `flushInterval`, a PING while Redis is down (noticing when it is back), a re-sync and a pruning of
+ * the index when one is due, and the flush of the outcome batches.
  */
 import { Clock, Effect, Schedule } from "effect"
 import { keepFingerprint } from "./redisFingerprint.ts"
 import { flushBatches } from "./redisFlusher.ts"
 import type { RedisLink } from "./redisLink.ts"
-import { syncAll } from "./redisSync.ts"
+import { prune, syncAll } from "./redisSync.ts"
 
 /** @internal */
 export const tick = (link: RedisLink): Effect.Effect<void> =>
@@ -21,6 +21,7 @@ export const tick = (link: RedisLink): Effect.Effect<void> =>
       link.nextSync = now + link.settings.syncMillis
       yield* syncAll(link)
       yield* keepFingerprint(link)
+      yield* prune(link)
     }
     yield* flushBatches(link)
   })
