@@ -54,6 +54,8 @@ export class RedisLink {
   /** Whether the first read of the index is done: a circuit created later is read on its own. */
   started = false
   down = false
+  /** A command got no reply in time: the next tick asks Redis itself (PING) before calling it unreachable. */
+  suspect = false
   resyncRequested = false
   nextSync = 0
   private readonly processToken = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
@@ -117,18 +119,42 @@ export class RedisLink {
     return Effect.provideContext(Effect.annotateLogs(effect, { "circuit.domain": this.domain }), this.context)
   }
 
-  /** Runs a command: its reply, or none when Redis failed or did not answer in time (Redis is then down). */
+  /**
+   * Runs a command: its reply, or none when Redis failed (Redis is then down) or did not answer in time (Redis is
+   * then suspect, see `confirm`).
+   */
   command<A>(effect: Effect.Effect<A, Redis.RedisError>): Effect.Effect<Option.Option<A>> {
     return Effect.timeoutOption(effect, this.settings.timeoutMillis).pipe(
       Effect.matchCauseEffect({
-        onSuccess: (reply): Effect.Effect<Option.Option<A>> =>
-          Effect.as(Option.isSome(reply) ? this.markUp() : this.markDown(this.timedOut), reply),
+        onSuccess: (reply): Effect.Effect<Option.Option<A>> => {
+          if (Option.isSome(reply)) return Effect.as(this.markUp(), reply)
+          if (!this.down) this.suspect = true
+          return Effect.succeed(reply)
+        },
         onFailure: (cause): Effect.Effect<Option.Option<A>> =>
           Cause.hasInterruptsOnly(cause)
             ? Effect.interrupt
             : Effect.as(this.markDown(Cause.squash(cause)), Option.none<A>())
       })
     )
+  }
+
+  /**
+   * After a command got no reply in time: Redis is down only if a PING gets none within `commandTimeout` either. A
+   * reply the process itself was too busy to read in time (a long garbage collection, a CPU-bound stretch) does
+   * not make a healthy Redis unreachable.
+   */
+  confirm(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!this.suspect || this.down) return Effect.void
+      this.suspect = false
+      return Effect.timeoutOption(this.redis.send("PING"), this.settings.timeoutMillis).pipe(
+        Effect.matchCauseEffect({
+          onSuccess: (reply) => (Option.isSome(reply) ? Effect.void : this.markDown(this.timedOut)),
+          onFailure: (cause) => (Cause.hasInterruptsOnly(cause) ? Effect.interrupt : this.markDown(Cause.squash(cause)))
+        })
+      )
+    })
   }
 
   private markDown(reason: unknown): Effect.Effect<void> {
@@ -146,6 +172,7 @@ export class RedisLink {
 
   private markUp(): Effect.Effect<void> {
     return Effect.withFiber((fiber) => {
+      this.suspect = false
       if (!this.down) return Effect.void
       this.down = false
       this.resyncRequested = true

@@ -1,5 +1,6 @@
 /**
- * The ticker: every `flushInterval`, a PING while Redis is down (noticing when it is back), a re-sync and a pruning of
+ * The ticker: every `flushInterval`, a PING after a command got no reply in time (is Redis down, or was the process
+ * late?) and while Redis is down (noticing when it is back), a re-sync and a pruning of
  * the index when one is due, and the flush of the outcome batches.
  */
 import { Clock, Effect, Schedule } from "effect"
@@ -11,6 +12,7 @@ import { prune, syncAll } from "./redisSync.ts"
 /** @internal */
 export const tick = (link: RedisLink): Effect.Effect<void> =>
   Effect.gen(function* () {
+    yield* link.confirm()
     if (link.down) {
       yield* link.command(link.redis.send("PING"))
       if (link.down) return
