@@ -1,0 +1,283 @@
+// The Redis-backed breaker next to thousands of circuits, against a real redis-server started by this suite: script
+// calls carry bounded slices of circuits (Redis' SLOWLOG shows every command and its number of keys), a batch Redis
+// did not take is sent again, the index is pruned with the circuits' keys (short real TTLs: Redis expires keys on its
+// own clock), and a layer starting next to many shared circuits reads only those not Closed. The store's eviction
+// seam (`evictable`, `dropped`) is checked on the store itself.
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { NodeRedis } from "@effect/platform-node"
+import { Context, Data, Effect, Layer, Logger, Queue, type Scope } from "effect"
+import { Redis } from "effect/persistence"
+import { CircuitBreaker } from "effect-fallback"
+import { Verdict } from "../src/internal/circuit.ts"
+import { resolvePolicy } from "../src/internal/circuitBreakerPolicy.ts"
+import type { Job } from "../src/internal/redisCircuit.ts"
+import { flushBatches } from "../src/internal/redisFlusher.ts"
+import { RedisLink } from "../src/internal/redisLink.ts"
+import { resolveSettings } from "../src/internal/redisSettings.ts"
+import { RedisStore } from "../src/internal/redisStore.ts"
+import { installHint, isRedisServerAvailable, type RedisServer, startRedisServer } from "./support/redisServer.ts"
+
+const available = isRedisServerAvailable()
+if (!available) console.warn(`[CircuitBreaker.redis-scale] skipped: ${installHint}`)
+
+class Scaled extends CircuitBreaker.Service<Scaled>()("test/ScaledBreaker") {}
+class Boom extends Data.TaggedError("Boom")<{}> {}
+
+const IDS = 5_000
+/** Circuits per flush script call, and per read script call (redisBatches.ts). */
+const FLUSH_BATCH = 100
+const READ_BATCH = 200
+
+const live = <A, E>(name: string, body: () => Effect.Effect<A, E, Scope.Scope>, timeout?: number) =>
+  it.live(name, () => body().pipe(Effect.provide(Logger.layer([]))), timeout)
+
+let prefixes = 0
+const uniquePrefix = () => `scale-${process.pid}-${Date.now().toString(36)}-${++prefixes}:`
+const base = (prefix: string) => `${prefix}test/ScaledBreaker:`
+
+const redisClient = (url: string) =>
+  Effect.map(Layer.build(NodeRedis.layer({ url, disableOfflineQueue: true })), (context) =>
+    Context.get(context, Redis.Redis)
+  )
+
+/** One "process": its own Redis client and breaker, with the warnings it logs. */
+const node = (url: string, prefix: string, redis: Parameters<typeof CircuitBreaker.layerRedis>[2] = {}) =>
+  Effect.gen(function* () {
+    const logs: Array<string> = []
+    const capture = Logger.make(({ logLevel, message }) => {
+      logs.push(`${logLevel} ${(message as ReadonlyArray<unknown>).map(String).join(" ")}`)
+    })
+    const layer = CircuitBreaker.layerRedis(
+      Scaled,
+      { failureThreshold: 3, resetTimeout: "1 hour" },
+      { prefix, flushInterval: 50, syncInterval: 1_000, ...redis }
+    ).pipe(Layer.provide(NodeRedis.layer({ url, disableOfflineQueue: true })))
+    const context = yield* Layer.build(layer).pipe(Effect.provide(Logger.layer([capture])))
+    return { breaker: Context.get(context, Scaled), logs }
+  })
+
+/** One failed call on each of `count` circuits, letting I/O in every 100 calls as a server between requests does. */
+const failOnEach = (breaker: CircuitBreaker.CircuitBreaker, count: number) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < count; i++) {
+      yield* Effect.exit(Effect.fail(new Boom()).pipe(breaker.protect(`user-${i}`)))
+      if (i % 100 === 99) yield* Effect.sleep(1)
+    }
+  })
+
+const waitUntil = <E, R>(label: string, condition: Effect.Effect<boolean, E, R>, within: number) =>
+  Effect.gen(function* () {
+    const started = Date.now()
+    while (!(yield* condition)) {
+      if (Date.now() - started > within) return yield* Effect.die(new Error(`${label}: not within ${within} ms`))
+      yield* Effect.sleep("20 millis")
+    }
+  })
+
+type SlowlogEntry = readonly [number, number, number, ReadonlyArray<string>]
+
+/** Logs every command from now on (SLOWLOG with no threshold). */
+const recordCommands = (raw: Redis.Redis["Service"]) =>
+  Effect.gen(function* () {
+    yield* raw.send("CONFIG", "SET", "slowlog-log-slower-than", "0")
+    yield* raw.send("CONFIG", "SET", "slowlog-max-len", "200000")
+    yield* raw.send("SLOWLOG", "RESET")
+  })
+
+/** The number of keys of every script call logged since `recordCommands`. */
+const scriptKeyCounts = (raw: Redis.Redis["Service"]) =>
+  Effect.gen(function* () {
+    const log = yield* raw.send<ReadonlyArray<SlowlogEntry>>("SLOWLOG", "GET", "200000")
+    yield* raw.send("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+    return log.filter((entry) => entry[3][0] === "EVALSHA").map((entry) => Number(entry[3][2]))
+  })
+
+const exactlyZCard = (raw: Redis.Redis["Service"], key: string, count: number) =>
+  Effect.map(raw.send<number>("ZCARD", key), (n) => Number(n) === count)
+
+describe.runIf(available)("CircuitBreaker.layerRedis with thousands of circuits", () => {
+  let server: RedisServer
+  beforeAll(async () => {
+    server = await startRedisServer()
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  live(
+    "the outcomes of 5,000 circuits go out in script calls of at most 100 circuits, and every one arrives",
+    () =>
+      Effect.gen(function* () {
+        const prefix = uniquePrefix()
+        const raw = yield* redisClient(server.url)
+        const a = yield* node(server.url, prefix)
+        yield* recordCommands(raw)
+        yield* failOnEach(a.breaker, IDS)
+        yield* waitUntil("every circuit indexed", exactlyZCard(raw, `${base(prefix)}index`, IDS), 20_000)
+        const keyCounts = yield* scriptKeyCounts(raw)
+        // A flush call names the two indexes and two keys per circuit; a read call one key per circuit.
+        const flushes = keyCounts.filter((keys) => keys > 4 && keys % 2 === 0 && keys !== READ_BATCH)
+        assert.isAtMost(Math.max(...keyCounts), 2 + 2 * FLUSH_BATCH)
+        assert.isAtLeast(flushes.length, IDS / FLUSH_BATCH)
+        for (const id of ["user-0", "user-2500", `user-${IDS - 1}`]) {
+          assert.strictEqual(yield* raw.send<string>("HGET", `${base(prefix)}circuit:${id}`, "streak"), "1")
+        }
+        assert.deepStrictEqual(
+          a.logs.filter((line) => line.includes("unreachable")),
+          [],
+          "a healthy Redis is never unreachable"
+        )
+      }),
+    60_000
+  )
+
+  live("a batch Redis refused is sent again once Redis takes writes: nothing is lost", () =>
+    Effect.gen(function* () {
+      const prefix = uniquePrefix()
+      const raw = yield* redisClient(server.url)
+      const a = yield* node(server.url, prefix)
+      const b = yield* node(server.url, prefix)
+      // Both count "db" on their own; Redis refuses every write (out of memory) while `a` sends its two failures.
+      yield* raw.send("CONFIG", "SET", "maxmemory-policy", "noeviction")
+      yield* raw.send("CONFIG", "SET", "maxmemory", "1")
+      yield* Effect.exit(Effect.fail(new Boom()).pipe(a.breaker.protect("db")))
+      yield* Effect.exit(Effect.fail(new Boom()).pipe(a.breaker.protect("db")))
+      yield* Effect.sleep("300 millis")
+      const key = `${base(prefix)}circuit:db`
+      assert.strictEqual(yield* raw.send<number>("EXISTS", key), 0, "refused")
+      yield* raw.send("CONFIG", "SET", "maxmemory", "0")
+      yield* waitUntil(
+        "the kept batch arrives",
+        Effect.map(raw.send<string | null>("HGET", key, "streak"), (streak) => streak === "2"),
+        5_000
+      )
+      // The two kept failures and one of `b` make three (failureThreshold) in a row across the cluster: a trip.
+      yield* Effect.exit(Effect.fail(new Boom()).pipe(b.breaker.protect("db")))
+      yield* waitUntil(
+        "the aggregate trips",
+        Effect.map(b.breaker.state("db"), (state) => state === "Open"),
+        5_000
+      )
+    })
+  )
+
+  live("the index holds a circuit as long as its keys live, and is pruned once they expired", () =>
+    Effect.gen(function* () {
+      const prefix = uniquePrefix()
+      const raw = yield* redisClient(server.url)
+      const a = yield* node(server.url, prefix, { idleTimeToLive: "400 millis", syncInterval: "200 millis" })
+      yield* Effect.exit(Effect.void.pipe(a.breaker.protect("idle")))
+      for (let i = 0; i < 3; i++) yield* Effect.exit(Effect.fail(new Boom()).pipe(a.breaker.protect("tripped")))
+      yield* waitUntil("both indexed", exactlyZCard(raw, `${base(prefix)}index`, 2), 2_000)
+      assert.deepStrictEqual(yield* raw.send<ReadonlyArray<string>>("ZRANGE", `${base(prefix)}active`, "0", "-1"), [
+        "tripped"
+      ])
+      // The idle circuit's hash expires after idleTimeToLive; the tripped one's after its opening (1 hour) plus that.
+      yield* waitUntil("the idle circuit pruned", exactlyZCard(raw, `${base(prefix)}index`, 1), 3_000)
+      assert.strictEqual(yield* raw.send<number>("EXISTS", `${base(prefix)}circuit:idle`), 0)
+      assert.deepStrictEqual(yield* raw.send<ReadonlyArray<string>>("ZRANGE", `${base(prefix)}index`, "0", "-1"), [
+        "tripped"
+      ])
+      assert.strictEqual(Number(yield* raw.send<number>("ZCARD", `${base(prefix)}active`)), 1)
+    })
+  )
+
+  live(
+    "a layer starting next to 5,000 shared circuits reads only those not Closed, and any other when first used",
+    () =>
+      Effect.gen(function* () {
+        const prefix = uniquePrefix()
+        const raw = yield* redisClient(server.url)
+        // No re-sync of its 5,000 circuits by `a` while the late layer starts: its reads are all the log shows.
+        const a = yield* node(server.url, prefix, { syncInterval: "1 hour" })
+        yield* failOnEach(a.breaker, IDS)
+        for (let i = 0; i < 5; i++) {
+          yield* Effect.repeat(Effect.exit(Effect.fail(new Boom()).pipe(a.breaker.protect(`user-${i * 1000}`))), {
+            times: 1
+          })
+        }
+        yield* waitUntil("every circuit indexed", exactlyZCard(raw, `${base(prefix)}index`, IDS), 20_000)
+        yield* waitUntil("five tripped", exactlyZCard(raw, `${base(prefix)}active`, 5), 5_000)
+        yield* recordCommands(raw)
+        const late = yield* node(server.url, prefix)
+        const keyCounts = yield* scriptKeyCounts(raw)
+        assert.isAtMost(Math.max(...keyCounts), 5, "start-up read the five circuits not Closed, not the index")
+        assert.strictEqual(yield* late.breaker.state("user-3000"), "Open", "adopted at start-up")
+        assert.strictEqual((yield* late.breaker.circuits).length, 5)
+        // Another program opens a Closed circuit without announcing it: the late layer reads it when first used.
+        const [seconds] = yield* raw.send<[string, string]>("TIME")
+        const now = Number(seconds) * 1000
+        yield* raw.send(
+          "HSET",
+          `${base(prefix)}circuit:user-42`,
+          ..."state Open forced 0 openings 1 reason failureThreshold".split(" "),
+          "epoch",
+          String(now * 1000 + 999_999),
+          "openUntil",
+          String(now + 60_000)
+        )
+        yield* Effect.exit(Effect.void.pipe(late.breaker.protect("user-42")))
+        yield* waitUntil(
+          "user-42 read",
+          Effect.map(late.breaker.state("user-42"), (state) => state === "Open"),
+          1_000
+        )
+        assert.deepStrictEqual(
+          late.logs.filter((line) => line.includes("unreachable")),
+          []
+        )
+      }),
+    60_000
+  )
+
+  describe("the eviction seam", () => {
+    const store = (url: string) =>
+      Effect.gen(function* () {
+        const policy = yield* resolvePolicy("test/ScaledBreaker", { failureThreshold: 3 })
+        const settings = yield* resolveSettings(policy, { prefix: uniquePrefix() })
+        const redis = yield* redisClient(url)
+        const jobs = yield* Queue.unbounded<Job>()
+        const context = yield* Effect.context<never>()
+        return new RedisStore(new RedisLink(policy, settings, redis, jobs, context))
+      })
+
+    live("a circuit is evictable only when nothing is pending for it, and a dropped one is forgotten", () =>
+      Effect.gen(function* () {
+        const redis = yield* store(server.url)
+        const link = redis.link
+        const circuit = redis.create("user-1", [])
+        assert.isTrue(redis.evictable(circuit), "a fresh circuit owes nothing")
+
+        redis.record(circuit, circuit.generation, false, Verdict.Failure, false, Date.now(), new Boom())
+        assert.isFalse(redis.evictable(circuit), "an outcome waits to be sent")
+        yield* flushBatches(link)
+        assert.isTrue(redis.evictable(circuit), "the outcome was sent")
+
+        link.submit({
+          _tag: "Trial",
+          circuit,
+          token: "t",
+          outcome: "release",
+          openMillis: 1,
+          openings: 1
+        })
+        assert.isFalse(redis.evictable(circuit), "a job is queued")
+        circuit.pending--
+        circuit.leases.push({ token: "t", generation: circuit.generation })
+        assert.isFalse(redis.evictable(circuit), "a trial holds a lease")
+        circuit.leases.length = 0
+        link.firstRead(circuit)
+        assert.isFalse(redis.evictable(circuit), "its first read is queued")
+        circuit.pending--
+        link.unread.length = 0
+
+        assert.strictEqual(link.circuits.get("user-1"), circuit)
+        redis.dropped(circuit)
+        assert.isFalse(link.circuits.has("user-1"))
+        const again = redis.create("user-1", [])
+        redis.dropped(circuit)
+        assert.strictEqual(link.circuits.get("user-1"), again, "dropping a stale circuit keeps the live one")
+      })
+    )
+  })
+})
