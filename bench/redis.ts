@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process"
 import { NodeRedis } from "@effect/platform-node"
 import { Context, Data, Effect, Exit, Fiber, Layer, Logger, Scope, Stream } from "effect"
-import { CircuitBreaker as EffectBreaker } from "effect/persistence"
+import { CircuitBreaker as EffectBreaker, Redis } from "effect/persistence"
 import { CircuitBreaker } from "effect-fallback"
 import { installHint, isRedisServerAvailable, startRedisServer } from "../test/support/redisServer.ts"
 import { effectLoop, median, type Suite, type Target } from "./harness.ts"
@@ -30,6 +30,9 @@ class Boom extends Data.TaggedError("Boom")<{}> {}
 
 const quick = process.env.BENCH_QUICK === "1"
 
+/** What `atScale` measured in this run, for the targets. */
+let measured: AtScale | undefined
+
 const targets: ReadonlyArray<Target> = [
   {
     label: "layerRedis Closed call at most 1.2x the in-memory breaker (time ratio)",
@@ -51,6 +54,29 @@ const targets: ReadonlyArray<Target> = [
     compare: "<=",
     limit: 0.1,
     unit: "x"
+  },
+  {
+    label: "slowest Redis command while 50,000 circuits flush and a layer starts next to them (SLOWLOG)",
+    measure: () => (measured === undefined ? undefined : measured.slowestMillis * 1e6),
+    compare: "<=",
+    limit: 5e6,
+    unit: "ns"
+  },
+  {
+    label: "start-up of a second layer next to 50,000 shared circuits",
+    measure: () => (measured === undefined ? undefined : measured.startMillis * 1e6),
+    compare: "<=",
+    limit: 1e9,
+    unit: "ns"
+  },
+  {
+    label: "flush of 50,000 changed circuits, per circuit (no batch lost)",
+    measure: () =>
+      measured === undefined || measured.indexed < SCALE_IDS ? undefined : (measured.flushMillis * 1e6) / SCALE_IDS,
+    compare: "<=",
+    limit: 100e3,
+    unit: "ns",
+    aim: true
   }
 ]
 
@@ -111,6 +137,105 @@ const propagation = (url: string, rounds: number) =>
       aggregateMax: Math.max(...aggregate)
     }
   }).pipe(Effect.scoped, Effect.provide(Logger.layer([])))
+
+/** The Redis layer next to many circuits (see `atScale`): 50,000 ids, 1% of them tripped. */
+const SCALE_IDS = quick ? 5_000 : 50_000
+const SCALE_OPEN = SCALE_IDS / 100
+
+class ScaleBreaker extends CircuitBreaker.Service<ScaleBreaker>()("bench/ScaleBreaker") {}
+
+interface AtScale {
+  /** Wall time of the flush that sends a batch for each of the `ids` circuits (the layer's closing flush). */
+  readonly flushMillis: number
+  /** The slowest command Redis ran during the whole measurement (`SLOWLOG GET`, commands over 0.5 ms), and its name. */
+  readonly slowestMillis: number
+  readonly slowest: string
+  /** Script calls during the measurement, and their mean duration in Redis (`INFO commandstats`). */
+  readonly scripts: number
+  readonly meanScriptMillis: number
+  /** Circuits the index holds after the flush. */
+  readonly indexed: number
+  /** Time to build a second layer (its own connection) next to the shared circuits. */
+  readonly startMillis: number
+  /** Whether the second layer rejects a circuit the first one tripped, at once. */
+  readonly adopted: boolean
+  /** "Redis unreachable" warnings logged by either layer. */
+  readonly unreachable: number
+}
+
+/**
+ * One layer makes a call on each of `ids` circuits (1% of them fail until they trip), then closes: its closing flush
+ * sends every batch. A second layer then starts next to the `ids` shared circuits. Redis logs every command into its
+ * SLOWLOG meanwhile.
+ */
+const atScale = (url: string, ids: number, open: number) =>
+  Effect.gen(function* () {
+    const prefix = `bench-scale-${process.pid}-${Date.now()}:`
+    const raw = Context.get(yield* Layer.build(redisLayer(url)), Redis.Redis)
+    yield* raw.send("CONFIG", "SET", "slowlog-log-slower-than", "500")
+    yield* raw.send("CONFIG", "SET", "slowlog-max-len", "1000000")
+    yield* raw.send("SLOWLOG", "RESET")
+    yield* raw.send("CONFIG", "RESETSTAT")
+    let unreachable = 0
+    const capture = Logger.layer([
+      Logger.make(({ message }) => {
+        if (String(message).includes("unreachable")) unreachable++
+      })
+    ])
+    const layer = CircuitBreaker.layerRedis(
+      ScaleBreaker,
+      { failureThreshold: 5, resetTimeout: "1 hour" },
+      { prefix, flushInterval: "1 hour", syncInterval: "1 hour" }
+    ).pipe(Layer.provide(redisLayer(url)))
+    const first = yield* Scope.make()
+    const a = Context.get(yield* Layer.buildWithScope(layer, first).pipe(Effect.provide(capture)), ScaleBreaker)
+    for (let i = 0; i < ids; i++) {
+      const id = `user-${i}`
+      yield* Effect.exit((i < open ? Effect.fail(new Boom()) : Effect.void).pipe(a.protect(id)))
+      if (i < open) yield* Effect.repeat(Effect.exit(Effect.fail(new Boom()).pipe(a.protect(id))), { times: 3 })
+      // Let I/O in, as a server between requests does.
+      if (i % 100 === 99) yield* Effect.sleep(1)
+    }
+    // The first reads and the trips go out on their own; the outcomes wait for the flush.
+    yield* Effect.sleep("2 seconds")
+    const flushStarted = performance.now()
+    yield* Scope.close(first, Exit.void)
+    const flushMillis = performance.now() - flushStarted
+    const old = (yield* raw.send<string>("TYPE", `${prefix}bench/ScaleBreaker:circuits`)) === "set"
+    const indexed = old
+      ? yield* raw.send<number>("SCARD", `${prefix}bench/ScaleBreaker:circuits`)
+      : yield* raw.send<number>("ZCARD", `${prefix}bench/ScaleBreaker:index`)
+    const second = yield* Scope.make()
+    const started = performance.now()
+    const b = Context.get(yield* Layer.buildWithScope(layer, second).pipe(Effect.provide(capture)), ScaleBreaker)
+    const startMillis = performance.now() - started
+    const adopted = (yield* b.state("user-0")) === "Open"
+    yield* Scope.close(second, Exit.void)
+    const log = yield* raw.send<ReadonlyArray<[number, number, number, ReadonlyArray<string>]>>(
+      "SLOWLOG",
+      "GET",
+      "1000000"
+    )
+    const stats = yield* raw.send<string>("INFO", "commandstats")
+    const evalsha = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(stats)
+    yield* raw.send("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+    yield* raw.send("CONFIG", "SET", "slowlog-max-len", "128")
+    const slowest = log.reduce<(typeof log)[number] | undefined>(
+      (max, entry) => (max === undefined || entry[2] > max[2] ? entry : max),
+      undefined
+    )
+    return {
+      flushMillis,
+      scripts: evalsha === null ? 0 : Number(evalsha[1]),
+      meanScriptMillis: evalsha === null ? 0 : Number(evalsha[2]) / Number(evalsha[1]) / 1000,
+      slowestMillis: slowest === undefined ? 0 : slowest[2] / 1000,
+      slowest: slowest === undefined ? "none over 0.5 ms" : `${slowest[3][0]} ${slowest[3][2] ?? ""} keys`.trim(),
+      indexed: Number(indexed),
+      startMillis,
+      adopted,
+      unreachable
+    } satisfies AtScale
+  }).pipe(Effect.scoped)
 
 /** Two OS processes hammering one shared circuit at once; calls per second of each. */
 const twoProcesses = async (url: string, kind: "ours" | "effect", millis: number): Promise<Array<number>> => {
@@ -191,6 +316,10 @@ export const suite = async (): Promise<Suite> => {
     const millis = quick ? 300 : 1_500
     const oursPerProcess = await twoProcesses(server.url, "ours", millis)
     const effectPerProcess = await twoProcesses(server.url, "effect", millis)
+    const scale = await Effect.runPromise(
+      atScale(server.url, SCALE_IDS, SCALE_OPEN).pipe(Effect.provide(Logger.layer([])))
+    )
+    measured = scale
 
     const step = Effect.sync(() => 1)
     const done = Effect.succeed(1)
@@ -205,7 +334,13 @@ export const suite = async (): Promise<Suite> => {
           `effect/persistence layerStoreRedis ${rate(effectPerProcess)}/s.`,
         `Trip to the other process's Open (${rounds} rounds, median / max): decided by one process ` +
           `${latency.local.toFixed(1)} / ${latency.localMax.toFixed(1)} ms; from the aggregate of two ` +
-          `${latency.aggregate.toFixed(1)} / ${latency.aggregateMax.toFixed(1)} ms (flushInterval 100 ms).`
+          `${latency.aggregate.toFixed(1)} / ${latency.aggregateMax.toFixed(1)} ms (flushInterval 100 ms).`,
+        `${SCALE_IDS.toLocaleString("en-US")} circuits, ${SCALE_OPEN} of them tripped: flush of every batch ` +
+          `${scale.flushMillis.toFixed(0)} ms (${scale.indexed.toLocaleString("en-US")} circuits indexed after it); ` +
+          `${scale.scripts} script calls of ${scale.meanScriptMillis.toFixed(2)} ms on average, the slowest Redis ` +
+          `command ${scale.slowestMillis.toFixed(2)} ms (${scale.slowest}); a second layer ` +
+          `started in ${scale.startMillis.toFixed(0)} ms, ${scale.adopted ? "adopting" : "NOT adopting"} a tripped ` +
+          `circuit at once; "Redis unreachable" logged ${scale.unreachable} times.`
       ].join("\n"),
       unit: "call",
       baseline: names.memory,

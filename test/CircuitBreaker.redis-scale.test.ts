@@ -25,8 +25,8 @@ class Boom extends Data.TaggedError("Boom")<{}> {}
 
 const IDS = 5_000
 /** Circuits per flush script call, and per read script call (redisBatches.ts). */
-const FLUSH_BATCH = 100
-const READ_BATCH = 200
+const FLUSH_BATCH = 50
+const READ_BATCH = 100
 
 const live = <A, E>(name: string, body: () => Effect.Effect<A, E, Scope.Scope>, timeout?: number) =>
   it.live(name, () => body().pipe(Effect.provide(Logger.layer([]))), timeout)
@@ -105,7 +105,7 @@ describe.runIf(available)("CircuitBreaker.layerRedis with thousands of circuits"
   })
 
   live(
-    "the outcomes of 5,000 circuits go out in script calls of at most 100 circuits, and every one arrives",
+    "the outcomes of 5,000 circuits go out in script calls of at most 50 circuits, and every one arrives",
     () =>
       Effect.gen(function* () {
         const prefix = uniquePrefix()

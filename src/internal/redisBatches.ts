@@ -5,11 +5,11 @@
  */
 import { Effect } from "effect"
 
-/** Circuits per flush script call: about 1 ms of Redis time each (see bench/redis.ts). @internal */
-export const FLUSH_BATCH = 100
+/** Circuits per flush script call: about half a millisecond of Redis time (see bench/redis.ts). @internal */
+export const FLUSH_BATCH = 50
 
 /** Circuits per read script call. @internal */
-export const READ_BATCH = 200
+export const READ_BATCH = 100
 
 /** Ids per page of the active index read at start-up, and index entries removed per prune step. @internal */
 export const INDEX_PAGE = 500

@@ -137,8 +137,9 @@ end
 /**
  * Adds each process's batch of Closed-era outcomes to the shared aggregate and trips the circuits whose aggregate
  * crosses a threshold. KEYS: the index, the active index, then `key, trials` per circuit. ARGV: channel, idle millis,
- * the policy, then nine values per circuit. The flusher sends at most `FLUSH_BATCH` circuits per call. A batch counts only in the Closed era it was recorded in (its epoch, or `"0"` when Redis
- * lost the data); otherwise the circuit's snapshot is returned as `stale` for the process to adopt.
+ * the policy, then nine values per circuit; the flusher sends at most `FLUSH_BATCH` circuits per call. A batch
+ * counts only in the Closed era it was recorded in (its epoch, or `"0"` when Redis lost the data); otherwise the
+ * circuit's snapshot is returned as `stale` for the process to adopt.
  *
  * The streak across processes: a batch that saw a success sets it to the failures after its last success, a batch
  * of failures only adds to it. Count windows decay proportionally once full; time windows are a sliding estimate over
