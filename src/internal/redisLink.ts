@@ -150,7 +150,12 @@ export class RedisLink {
       this.suspect = false
       return Effect.timeoutOption(this.redis.send("PING"), this.settings.timeoutMillis).pipe(
         Effect.matchCauseEffect({
-          onSuccess: (reply) => (Option.isSome(reply) ? Effect.void : this.markDown(this.timedOut)),
+          onSuccess: (reply) => {
+            if (Option.isNone(reply)) return this.markDown(this.timedOut)
+            // Healthy after all: what the late command carried (a transition) is sent again by a re-sync.
+            this.resyncRequested = true
+            return Effect.void
+          },
           onFailure: (cause) => (Cause.hasInterruptsOnly(cause) ? Effect.interrupt : this.markDown(Cause.squash(cause)))
         })
       )
