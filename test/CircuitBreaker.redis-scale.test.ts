@@ -5,7 +5,7 @@
 // seam (`evictable`, `dropped`) is checked on the store itself.
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { NodeRedis } from "@effect/platform-node"
-import { Context, Data, Effect, Layer, Logger, Queue, type Scope } from "effect"
+import { Context, Data, Effect, Fiber, Layer, Logger, Queue, type Scope } from "effect"
 import { Redis } from "effect/persistence"
 import { CircuitBreaker } from "effect-fallback"
 import { Verdict } from "../src/internal/circuit.ts"
@@ -153,6 +153,29 @@ describe.runIf(available)("CircuitBreaker.layerRedis with thousands of circuits"
         Effect.map(b.breaker.state("db"), (state) => state === "Open"),
         5_000
       )
+    })
+  )
+
+  live("a command Redis answers late, behind a long script, does not make a healthy Redis unreachable", () =>
+    Effect.gen(function* () {
+      const prefix = uniquePrefix()
+      const busy = yield* redisClient(server.url)
+      const raw = yield* redisClient(server.url)
+      const a = yield* node(server.url, prefix, { commandTimeout: "200 millis" })
+      // Another client's script holds Redis for 350 ms: the flush of "db" gets no reply within commandTimeout, the
+      // PING that follows gets one.
+      const script = `local function micros() local t = redis.call("TIME") return t[1] * 1000000 + t[2] end
+local started = micros()
+while micros() - started < 350000 do end
+return 1`
+      const held = yield* Effect.forkChild(busy.send("EVAL", script, "0"), { startImmediately: true })
+      yield* Effect.sleep("10 millis")
+      yield* Effect.exit(Effect.fail(new Boom()).pipe(a.breaker.protect("db")))
+      yield* Fiber.join(held)
+      yield* Effect.sleep("500 millis")
+      assert.deepStrictEqual(a.unreachable(), [])
+      const streak = yield* raw.send<string>("HGET", `${base(prefix)}circuit:db`, "streak")
+      assert.include(["1", "2"], streak, "the late batch counted (twice when the late reply was applied too)")
     })
   )
 
