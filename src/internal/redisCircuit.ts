@@ -59,6 +59,8 @@ export class RedisCircuit extends Circuit {
   sawSuccess = false
   /** Whether the circuit waits in the flusher's list. */
   dirty = false
+  /** Whether the circuit recorded an outcome since the last periodic sync read it. */
+  used = false
   /** Jobs queued, first reads waiting and flushes in flight about the circuit: it may be dropped only at 0. */
   pending = 0
 

@@ -17,7 +17,7 @@ export interface RedisOptions {
   readonly prefix?: string | undefined
   /** How often a process sends its aggregated outcomes. Default 100 millis. */
   readonly flushInterval?: Duration.Input | undefined
-  /** How often a process re-reads every circuit it knows, converging after a missed message. Default 5 seconds. */
+  /** How often a process re-reads the circuits it uses, converging after a missed message. Default 5 seconds. */
   readonly syncInterval?: Duration.Input | undefined
   /** The longest any Redis command may take before Redis counts as unreachable. Default 200 millis. */
   readonly commandTimeout?: Duration.Input | undefined

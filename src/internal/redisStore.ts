@@ -7,8 +7,9 @@
  * - A local transition (the circuit's own failures tripped it, a manual open/close/reset) is sent at once by the job
  *   runner (`redisJobs.ts`), as a compare-and-set on the shared epoch (`redisSend.ts`).
  * - Shared transitions arrive on the domain's channel (`redisSubscriber.ts`) and are adopted (`redisAdopt.ts`); the
- *   process also reads every shared circuit not Closed at start-up, a circuit when it is first used, and every
- *   circuit it knows every `syncInterval` and when Redis comes back (`redisSync.ts`, `redisReconcile.ts`).
+ *   process also reads every shared circuit not Closed at start-up, a circuit when it is first used, the circuits
+ *   in use every `syncInterval`, and every circuit it knows when Redis comes back (`redisSync.ts`,
+ *   `redisReconcile.ts`).
  * - Every command about many circuits carries a bounded slice of them (`redisBatches.ts`).
  * - Every command is bounded; a failure or timeout marks Redis down, after which nothing waits on it until a PING
  *   answers again (`redisLink.ts`).
@@ -61,6 +62,7 @@ export class RedisStore extends MemoryStore implements CircuitStore<RedisCircuit
     error: unknown
   ): void {
     super.record(circuit, generation, trial, verdict, slow, now, error)
+    circuit.used = true
     if (trial) return settleLease(this.link, circuit, generation, verdict)
     if (verdict !== undefined && circuit.batch(generation, verdict, slow)) this.link.dirty.push(circuit)
   }

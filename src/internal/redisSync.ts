@@ -1,7 +1,7 @@
 /**
  * Sync: re-reading circuits from Redis and reconciling them with the local ones: at start-up (the circuits the
  * process knows, and every circuit the active index lists as not Closed), when a circuit is first used, every
- * `syncInterval` (every circuit the process knows) and when Redis comes back. Every read carries at most
+ * `syncInterval` (the circuits in use) and when Redis comes back (every circuit the process knows). Every read carries at most
  * `READ_BATCH` circuits; the index is pruned of expired circuits, a bounded number of entries per sync.
  */
 import { Clock, Effect, Option } from "effect"
@@ -38,9 +38,29 @@ const syncSlice = (link: RedisLink, ids: ReadonlyArray<string>): Effect.Effect<v
 export const syncCircuits = (link: RedisLink, ids: ReadonlyArray<string>): Effect.Effect<void> =>
   inSlices(ids, READ_BATCH, (slice) => syncSlice(link, slice))
 
-/** Every circuit the process knows. @internal */
+/** Every circuit the process knows: after an outage, or a subscription that ended. @internal */
 export const syncAll = (link: RedisLink): Effect.Effect<void> =>
-  Effect.suspend(() => syncCircuits(link, Array.from(link.circuits.keys())))
+  Effect.suspend(() => {
+    for (const circuit of link.circuits.values()) circuit.used = false
+    return syncCircuits(link, Array.from(link.circuits.keys()))
+  })
+
+/**
+ * Every `syncInterval`: the circuits that recorded an outcome since the last sync, those not Closed, and those with a
+ * transition Redis has not confirmed. A Closed circuit left unused is read at the first sync after it is used again,
+ * so a call it admitted after a missed message is followed by a read within `syncInterval`, as for any circuit.
+ *
+ * @internal
+ */
+export const syncInUse = (link: RedisLink): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const ids: Array<string> = []
+    for (const circuit of link.circuits.values()) {
+      if (circuit.used || circuit.state !== "Closed" || circuit.unsent !== undefined) ids.push(circuit.id)
+      circuit.used = false
+    }
+    return syncCircuits(link, ids)
+  })
 
 /** The first read of every circuit created since the last one (the `Read` job). @internal */
 export const firstReads = (link: RedisLink): Effect.Effect<void> =>

@@ -7,7 +7,7 @@ import { Clock, Effect, Schedule } from "effect"
 import { keepFingerprint } from "./redisFingerprint.ts"
 import { flushBatches } from "./redisFlusher.ts"
 import type { RedisLink } from "./redisLink.ts"
-import { prune, syncAll } from "./redisSync.ts"
+import { prune, syncAll, syncInUse } from "./redisSync.ts"
 
 /** @internal */
 export const tick = (link: RedisLink): Effect.Effect<void> =>
@@ -19,9 +19,10 @@ export const tick = (link: RedisLink): Effect.Effect<void> =>
     }
     const now = yield* Clock.currentTimeMillis
     if (link.resyncRequested || now >= link.nextSync) {
+      const all = link.resyncRequested
       link.resyncRequested = false
       link.nextSync = now + link.settings.syncMillis
-      yield* syncAll(link)
+      yield* all ? syncAll(link) : syncInUse(link)
       yield* keepFingerprint(link)
       yield* prune(link)
     }
