@@ -51,7 +51,7 @@ export class RedisLink {
   readonly jobs: Queue.Queue<Job>
   /** The breaker, once the store started. */
   host: StoreHost = unstarted
-  /** Whether the first read of the index is done: a circuit created later is read on its own. */
+  /** Whether the start-up read is done: a circuit created later gets a first read of its own. */
   started = false
   down = false
   /** A command got no reply in time: the next tick asks Redis itself (PING) before calling it unreachable. */
@@ -152,8 +152,8 @@ export class RedisLink {
         Effect.matchCauseEffect({
           onSuccess: (reply) => {
             if (Option.isNone(reply)) return this.markDown(this.timedOut)
-            // Healthy after all: what the late command carried (a transition) is sent again by a re-sync.
-            this.resyncRequested = true
+            // Healthy after all: what the late command carried (a transition) goes again with the next tick's sync.
+            this.nextSync = 0
             return Effect.void
           },
           onFailure: (cause) => (Cause.hasInterruptsOnly(cause) ? Effect.interrupt : this.markDown(Cause.squash(cause)))
