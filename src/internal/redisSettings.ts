@@ -19,11 +19,14 @@ export interface RedisOptions {
   readonly flushInterval?: Duration.Input | undefined
   /** How often a process re-reads the circuits it uses, converging after a missed message. Default 5 seconds. */
   readonly syncInterval?: Duration.Input | undefined
-  /** The longest any Redis command may take before Redis counts as unreachable. Default 200 millis. */
+  /**
+   * The longest any Redis command may take. Past it, Redis counts as unreachable if a PING gets no reply within as
+   * long either. Default 200 millis.
+   */
   readonly commandTimeout?: Duration.Input | undefined
   /** How long a HalfOpen trial holds its cluster-wide permit at most. Default `halfOpenTimeout`, or 10 seconds. */
   readonly trialLease?: Duration.Input | undefined
-  /** An idle circuit's keys expire after this long. Default 1 hour. */
+  /** An idle circuit's keys and its entries in the circuit index expire after this long. Default 1 hour. */
   readonly idleTimeToLive?: Duration.Input | undefined
 }
 
