@@ -218,6 +218,48 @@ export interface Options {
    * @since 0.3.0
    */
   readonly metrics?: MetricsOptions | undefined
+  /**
+   * The most circuits the breaker keeps before it drops idle ones, least recently used first. Default 100,000
+   * (a few tens of MB at most, see docs/CircuitBreaker.md), an integer >= 1 or `Infinity`. Beyond it, a new circuit
+   * first drops an idle one (Closed, nothing counted, not forced, in the breaker's mode); failing that, the least
+   * recently used Closed one with counts. Open, HalfOpen and forced circuits, and circuits switched to another mode,
+   * are never dropped, so they may take the breaker past the cap. A dropped circuit comes back Closed with empty
+   * counts on its next use.
+   *
+   * ```ts
+   * import { Effect } from "effect"
+   * import { CircuitBreaker } from "effect-fallback"
+   *
+   * class TenantsBreaker extends CircuitBreaker.Service<TenantsBreaker>()("app/TenantsBreaker") {}
+   *
+   * // One circuit per tenant: at most 10,000 kept, and none left idle for more than 15 minutes.
+   * const TenantsBreakerLive = CircuitBreaker.layer(TenantsBreaker, { maxCircuits: 10_000, idleTimeout: "15 minutes" })
+   *
+   * const call = (tenant: string) =>
+   *   TenantsBreaker.use((breaker) => Effect.succeed("ok").pipe(breaker.protect(tenant)))
+   * ```
+   *
+   * @since 0.3.0
+   * @category options
+   */
+  readonly maxCircuits?: number | undefined
+  /**
+   * Drops a circuit left idle (Closed, nothing counted, not forced, in the breaker's mode) for this long, checked by
+   * a background fiber of the breaker every quarter of it: a circuit goes between one and 1.25 idle timeouts after
+   * its last call. At least 1 second. Default: none (only `maxCircuits` drops circuits).
+   *
+   * ```ts
+   * import { CircuitBreaker } from "effect-fallback"
+   *
+   * class UsersBreaker extends CircuitBreaker.Service<UsersBreaker>()("app/UsersBreaker") {}
+   *
+   * const UsersBreakerLive = CircuitBreaker.layer(UsersBreaker, { idleTimeout: "10 minutes" })
+   * ```
+   *
+   * @since 0.3.0
+   * @category options
+   */
+  readonly idleTimeout?: Duration.Input | undefined
 }
 
 /**

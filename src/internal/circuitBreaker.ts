@@ -7,7 +7,7 @@ import { Context, Effect, Layer, PubSub, Ref, Stream } from "effect"
 import type { Scope } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
 import type { Policy } from "./circuit.ts"
-import { type Protect, protector, type ProtectStream, streamProtector } from "./circuitBreakerAdmission.ts"
+import { protector, type ProtectStream, streamProtector } from "./circuitBreakerAdmission.ts"
 import * as Admin from "./circuitBreakerAdmin.ts"
 import { BreakerCore, type Entry } from "./circuitBreakerCore.ts"
 import type { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
@@ -16,6 +16,7 @@ import { resolvePolicy } from "./circuitBreakerPolicy.ts"
 import { Validate } from "./circuitBreakerValidate.ts"
 import type { CircuitStore } from "./circuitStore.ts"
 import { MemoryStore } from "./circuitStoreMemory.ts"
+import { evictionOf, startSweep } from "./circuitEviction.ts"
 
 /** @internal */
 export const Service =
@@ -48,8 +49,9 @@ export const makeWithStore = (
     const transitions = yield* PubSub.sliding<CB.Transition>(TRANSITION_BUFFER)
     const calls = yield* PubSub.sliding<CB.CallEvent>(eventBufferSize)
     const metrics = yield* makeMetrics(store.policy.domain, options, context)
+    const eviction = yield* evictionOf(store.policy.domain, options)
     const circuits = yield* Ref.make(new Map<string, Entry>())
-    const core = new BreakerCore(circuits, store, transitions, calls, metrics)
+    const core = new BreakerCore(circuits, store, context, transitions, calls, metrics, eviction)
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => core.close()).pipe(
         Effect.andThen(PubSub.shutdown(transitions)),
@@ -60,6 +62,7 @@ export const makeWithStore = (
       circuit: (id) => core.entry(id).circuit,
       publishAdopted: Effect.suspend(() => core.flush(true) ?? Effect.void)
     })
+    yield* startSweep(core, eviction.idleMillis)
     return breakerOf(core)
   })
 
@@ -81,8 +84,6 @@ const breakerOf = (core: BreakerCore): CB.CircuitBreaker => {
   const refusedId = (id: unknown) => Effect.orDie(check.fail("id", id, "a string (the circuit id)"))
   const withId = <A>(id: string, f: (id: string) => Effect.Effect<A>): Effect.Effect<A> =>
     typeof id === "string" ? f(id) : refusedId(id)
-  // `protect(id)` is usually called in a handler, once per request: one function per circuit is handed out.
-  const protectors = new Map<string, Protect>()
   const events = Stream.unwrap(
     Effect.acquireRelease(
       Effect.sync(() => {
@@ -98,12 +99,10 @@ const breakerOf = (core: BreakerCore): CB.CircuitBreaker => {
     domain: core.domain,
     protect: (id) => {
       if (typeof id !== "string") return () => refusedId(id)
-      let protect = protectors.get(id)
-      if (protect === undefined) {
-        protect = protector(core, core.entry(id))
-        protectors.set(id, protect)
-      }
-      return protect
+      // `protect(id)` is usually called in a handler, once per request: one function per circuit is handed out,
+      // kept on the circuit's entry (a dropped circuit's function finds the live circuit of its id again).
+      const entry = core.entry(id)
+      return (entry.protect ??= protector(core, entry))
     },
     protectStream: (id, options): ProtectStream => {
       if (typeof id !== "string") return () => Stream.fromEffect(refusedId(id))

@@ -4,7 +4,7 @@
  */
 import { Duration, Effect, Ref } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
-import type { Circuit } from "./circuit.ts"
+import { Circuit } from "./circuit.ts"
 import { type BreakerCore, nowOf } from "./circuitBreakerCore.ts"
 
 const snapshot = (domain: string, circuit: Circuit, now: number): CB.Stats => {
@@ -35,7 +35,8 @@ const snapshot = (domain: string, circuit: Circuit, now: number): CB.Stats => {
 /** @internal */
 export const stats = (core: BreakerCore, id: string): Effect.Effect<CB.Stats> =>
   Effect.withFiber((fiber) => {
-    const circuit = core.entry(id).circuit
+    // An unknown id reads as a fresh circuit would, and nothing is created.
+    const circuit = core.peek(id)?.circuit ?? new Circuit(id, core.policy, [])
     const now = nowOf(fiber)
     circuit.refresh(now)
     return core.flushThen(Effect.succeed(snapshot(core.domain, circuit, now)))
@@ -47,10 +48,10 @@ export const circuits = (core: BreakerCore): Effect.Effect<ReadonlyArray<CB.Stat
     Effect.forEach(Array.from(entries.keys()), (id) => stats(core, id))
   )
 
-/** Changes circuit `id` (created if new) with `f` and publishes what it caused. */
+/** Changes circuit `id` (created if new, which counts as a use) with `f` and publishes what it caused. */
 const manual = (core: BreakerCore, id: string, f: (circuit: Circuit, now: number) => void): Effect.Effect<void> =>
   Effect.withFiber((fiber) => {
-    f(core.entry(id).circuit, nowOf(fiber))
+    f(core.touch(core.entry(id)).circuit, nowOf(fiber))
     return core.flush() ?? Effect.void
   })
 

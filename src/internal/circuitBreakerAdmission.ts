@@ -21,10 +21,12 @@ export type ProtectStream = <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.St
  *
  * @internal
  */
-export const protector =
-  (core: BreakerCore, entry: Entry): Protect =>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
+export const protector = (core: BreakerCore, first: Entry): Protect => {
+  let entry = first
+  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
     Effect.withFiber((fiber) => {
+      // Recency for eviction: one write when the clock moved on; a dropped entry gives way to the live one.
+      if (entry.stamp !== core.clock) entry = core.touch(entry)
       const circuit = entry.circuit
       if (circuit.state !== "Closed") {
         // An Open circuit refuses without handing out anything, so it needs no uninterruptible region either.
@@ -57,6 +59,7 @@ export const protector =
       }
       return runAdmitted(core, entry, self, fiber, 0, false)
     })
+}
 
 /** Runs a call that is not a trial, recording its exit under the generation it was admitted in. */
 const runAdmitted = <A, E, R>(
@@ -164,11 +167,12 @@ export const streamProtector =
 
 const admitStream = <A, E, R>(
   core: BreakerCore,
-  entry: Entry,
+  handedOut: Entry,
   self: Stream.Stream<A, E, R>,
   fiber: Fiber.Fiber<unknown, unknown>,
   trialOnFirstItem: boolean
 ): Effect.Effect<Stream.Stream<A, E | CircuitOpenError, R>> => {
+  const entry = core.touch(handedOut)
   const circuit = entry.circuit
   const timed = circuit.needsClock()
   const start = timed ? nowOf(fiber) : 0

@@ -90,7 +90,9 @@ export const settings: ReadonlyArray<Setting> = [
     path: ["metrics", "circuitSeries"],
     config: Config.Int,
     expected: `an integer >= 0 and <= ${MAX_CIRCUIT_SERIES}`
-  }
+  },
+  { name: "MAX_CIRCUITS", path: ["maxCircuits"], config: Config.Number, expected: "an integer >= 1, or Infinity" },
+  { name: "IDLE_TIMEOUT", path: ["idleTimeout"], config: duration, expected: "a duration of at least 1 second" }
 ]
 
 const pathName = (setting: Setting): string => setting.path.join(".")

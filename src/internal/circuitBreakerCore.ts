@@ -3,28 +3,42 @@
  * of what happens to them (the `transitions` and `events` streams, span attributes, logs).
  *
  * One layer build holds one `Ref` of circuits: its value is a `Map` from circuit id to the circuit (with its own
- * metric series, if any), to which a circuit is added on first use; the map is changed in place and the `Ref` is
- * never set again. Each circuit is a synchronous state machine changed in place by each operation: a JavaScript
- * turn runs one operation at a time, so each decision is atomic. Transitions wait in `outbox` until the operation
- * that caused them is done; `flush` then publishes them and returns the logging to run.
+ * metric series, if any), to which a circuit is added on first use and from which idle circuits are dropped
+ * (`circuitEviction.ts`); the map is changed in place and the `Ref` is never set again. Each circuit is a synchronous
+ * state machine changed in place by each operation: a JavaScript turn runs one operation at a time, so each decision
+ * is atomic. Transitions wait in `outbox` until the operation that caused them is done; `flush` then publishes them
+ * and returns the logging to run.
  */
-import { Clock, Effect, PubSub, Ref } from "effect"
+import { Clock, Context, Effect, PubSub, Ref } from "effect"
 import type { Fiber } from "effect"
 import type * as CB from "../CircuitBreaker.ts"
 import type { CallbackFailure, Circuit, Pending, Policy } from "./circuit.ts"
 import { type CircuitOpenError, rejection } from "./circuitBreakerErrors.ts"
+import type { Protect } from "./circuitBreakerAdmission.ts"
 import type { BreakerMetrics } from "./circuitBreakerMetrics.ts"
+import { DROPPED, type Eviction, makeRoom } from "./circuitEviction.ts"
 import type { CircuitSeries } from "./circuitSeries.ts"
 import type { CircuitStore } from "./circuitStore.ts"
+
+/** The last rejection of a circuit, shared by the calls refused alike. */
+interface LastRejection {
+  readonly error: CircuitOpenError
+  readonly generation: number
+  readonly retryAfterMillis: number
+}
 
 /** One circuit with what reports on it. @internal */
 export class Entry {
   readonly circuit: Circuit
   /** The circuit's own metric series, for the few circuits that have them (see `BreakerMetrics.added`). */
   series: CircuitSeries | undefined = undefined
-  private lastRejection: CircuitOpenError | undefined = undefined
-  private lastRejectionGeneration = -1
-  private lastRetryAfterMillis = 0
+  /** The breaker's clock at the last use of the circuit (see `circuitEviction.ts`); `DROPPED` once dropped. */
+  stamp = 0
+  /** The breaker's clock when the entry was placed at the end of the map of circuits. */
+  placed = 0
+  /** The function `protect(id)` hands out for the circuit, once asked for. */
+  protect: Protect | undefined = undefined
+  private lastRejection: LastRejection | undefined = undefined
 
   constructor(circuit: Circuit) {
     this.circuit = circuit
@@ -42,16 +56,14 @@ export class Entry {
     const last = this.lastRejection
     if (
       last !== undefined &&
-      this.lastRejectionGeneration === circuit.generation &&
-      this.lastRetryAfterMillis === retryAfterMillis &&
-      last.state === state
+      last.generation === circuit.generation &&
+      last.retryAfterMillis === retryAfterMillis &&
+      last.error.state === state
     ) {
-      return last
+      return last.error
     }
     const error = rejection(domain, circuit.id, state, retryAfterMillis)
-    this.lastRejection = error
-    this.lastRejectionGeneration = circuit.generation
-    this.lastRetryAfterMillis = retryAfterMillis
+    this.lastRejection = { error, generation: circuit.generation, retryAfterMillis }
     return error
   }
 }
@@ -84,10 +96,19 @@ export class BreakerCore {
   readonly transitions: PubSub.PubSub<CB.Transition>
   readonly calls: PubSub.PubSub<CB.CallEvent>
   readonly metrics: BreakerMetrics
-  /** The circuits by id: created on first use and never removed, so `protect(id)` may hold on to one. */
+  /**
+   * The circuits by id, in the order they were placed: created on first use, dropped when idle (see
+   * `circuitEviction.ts`). `protect(id)` hands out a function that finds the live circuit of its id again.
+   */
   readonly circuits: Ref.Ref<Map<string, Entry>>
+  /** The value of `circuits`, which is never set again. */
+  readonly entries: Map<string, Entry>
+  /** The logical clock of recency: ticks when an entry is placed and at each idle sweep. */
+  clock = 0
   /** Subscribers of `events`: without any, no call event is built. */
   callSubscribers = 0
+  private readonly eviction: Eviction
+  private readonly context: Context.Context<never>
   private readonly outbox: Array<Pending> = []
   /** Publications that found a subscriber's buffer full: `publishUnsafe` refuses them, the sliding strategy does not. */
   private readonly backlog: Array<Effect.Effect<boolean>> = []
@@ -95,28 +116,84 @@ export class BreakerCore {
   constructor(
     circuits: Ref.Ref<Map<string, Entry>>,
     store: CircuitStore,
+    context: Context.Context<never>,
     transitions: PubSub.PubSub<CB.Transition>,
     calls: PubSub.PubSub<CB.CallEvent>,
-    metrics: BreakerMetrics
+    metrics: BreakerMetrics,
+    eviction: Eviction
   ) {
     this.circuits = circuits
+    this.entries = Ref.getUnsafe(circuits)
     this.domain = store.policy.domain
     this.policy = store.policy
     this.store = store
+    this.context = context
     this.transitions = transitions
     this.calls = calls
     this.metrics = metrics
+    this.eviction = eviction
   }
 
+  /** The time of the breaker's `Clock`, for work no fiber asked for (eviction). */
+  now(): number {
+    return Context.get(this.context, Clock.Clock).currentTimeMillisUnsafe()
+  }
+
+  /** Circuit `id`, created if the breaker has none (dropping one first when the breaker is at `maxCircuits`). */
   entry(id: string): Entry {
-    const entries = Ref.getUnsafe(this.circuits)
-    let entry = entries.get(id)
-    if (entry === undefined) {
-      const circuit = this.store.create(id, this.outbox)
-      entry = new Entry(circuit)
-      entries.set(id, entry)
-      this.metrics.added(entry)
-    }
+    const entry = this.entries.get(id)
+    return entry === undefined ? this.create(id) : entry
+  }
+
+  /** Circuit `id` if the breaker has it; nothing is created. */
+  peek(id: string): Entry | undefined {
+    return this.entries.get(id)
+  }
+
+  /** Notes a use of `entry`: the live entry of its circuit (created again if it was dropped), stamped. */
+  touch(entry: Entry): Entry {
+    const live = entry.stamp === DROPPED ? this.revive(entry) : entry
+    live.stamp = this.clock
+    return live
+  }
+
+  /** The live entry of a dropped entry's id, which takes over the function `protect` handed out. */
+  revive(dropped: Entry): Entry {
+    const live = this.entry(dropped.circuit.id)
+    live.protect ??= dropped.protect
+    return live
+  }
+
+  /**
+   * The generation under which the outcome of a call admitted under `generation` by a dropped entry counts in the
+   * live circuit: the live one's while it is Closed and the call was not fenced already, none (-1) otherwise.
+   */
+  liveGeneration(dropped: Entry, live: Entry, generation: number): number {
+    return generation === dropped.circuit.generation && live.circuit.state === "Closed" ? live.circuit.generation : -1
+  }
+
+  /** Moves `entry` to the end of the map: it is now the most recently placed. */
+  requeue(entry: Entry): void {
+    this.entries.delete(entry.circuit.id)
+    entry.placed = ++this.clock
+    this.entries.set(entry.circuit.id, entry)
+  }
+
+  /** Drops `entry` (the caller checked that it may): its calls in flight report to the live circuit of its id. */
+  drop(entry: Entry): void {
+    this.entries.delete(entry.circuit.id)
+    entry.stamp = DROPPED
+    this.metrics.dropped(entry)
+    this.store.dropped(entry.circuit)
+  }
+
+  private create(id: string): Entry {
+    if (this.entries.size >= this.eviction.maxCircuits) makeRoom(this, this.now())
+    const circuit = this.store.create(id, this.outbox)
+    const entry = new Entry(circuit)
+    entry.placed = entry.stamp = ++this.clock
+    this.entries.set(id, entry)
+    this.metrics.added(entry)
     return entry
   }
 

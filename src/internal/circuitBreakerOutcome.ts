@@ -8,6 +8,7 @@ import type * as CB from "../CircuitBreaker.ts"
 import { Verdict } from "./circuit.ts"
 import { type BreakerCore, type Entry, nowOf } from "./circuitBreakerCore.ts"
 import { type CircuitOpenError, rejection } from "./circuitBreakerErrors.ts"
+import { DROPPED } from "./circuitEviction.ts"
 
 const outcomeOf = (verdict: Verdict): CB.Outcome =>
   verdict === Verdict.Success ? "success" : verdict === Verdict.Failure ? "failure" : "ignored"
@@ -30,6 +31,12 @@ export const report = (
   durationMillis: number | undefined,
   error: unknown
 ): Effect.Effect<void> | undefined => {
+  if (entry.stamp === DROPPED) {
+    // The circuit was dropped while the call ran: its outcome goes to the live circuit of its id.
+    const live = core.revive(entry)
+    generation = core.liveGeneration(entry, live, generation)
+    entry = live
+  }
   const circuit = entry.circuit
   core.store.record(circuit, generation, trial, verdict, slow, now, error)
   if (circuit.mode !== "disabled") {

@@ -1,0 +1,158 @@
+/**
+ * Eviction of idle circuits: a breaker keeps at most `maxCircuits` circuits that can be dropped, and (with
+ * `idleTimeout`) drops the ones left idle for that long.
+ *
+ * Recency is a logical clock (`BreakerCore.clock`), ticked whenever an entry is placed at the end of the map of
+ * circuits (created, or moved on by a scan) and at each idle sweep. A call writes the clock into its entry's `stamp`
+ * (one field write, none when it is already there); the map's insertion order is the order of `placed`. Scans work
+ * from the head of the map, as a second-chance (CLOCK) list: an entry used since it was placed is moved to the end
+ * (`placed` ticks), one that was not is the least recently used candidate.
+ */
+import { Duration, Effect, Schedule } from "effect"
+import type { Scope } from "effect"
+import type * as CB from "../CircuitBreaker.ts"
+import type { Circuit } from "./circuit.ts"
+import type { BreakerCore, Entry } from "./circuitBreakerCore.ts"
+import type { CircuitBreakerConfigError } from "./circuitBreakerErrors.ts"
+import { Validate } from "./circuitBreakerValidate.ts"
+
+/** The `stamp` of a dropped entry. @internal */
+export const DROPPED = -1
+
+/** The default cap: about 30 MB of circuits at most (see docs/CircuitBreaker.md). @internal */
+export const DEFAULT_MAX_CIRCUITS = 100_000
+
+/** A sweep period below this would keep a fiber busy for little: idle timeouts start at one second. */
+const MIN_IDLE_MILLIS = 1_000
+
+/** Entries a creation beyond the cap looks at, at most, for one to drop. */
+const ROOM_SCAN = 32
+
+/** Entries an idle sweep handles before it lets the event loop run. */
+const SWEEP_CHUNK = 10_000
+
+/** How often the idle timeout is checked, as a fraction of it: a circuit goes within 1.25 idle timeouts. */
+const SWEEPS_PER_TIMEOUT = 4
+
+/** @internal */
+export interface Eviction {
+  readonly maxCircuits: number
+  /** `Infinity`: no idle timeout. */
+  readonly idleMillis: number
+}
+
+/** The eviction options, checked. @internal */
+export const evictionOf = (domain: string, options: CB.Options): Effect.Effect<Eviction, CircuitBreakerConfigError> =>
+  Effect.gen(function* () {
+    const check = new Validate(domain)
+    const max = options.maxCircuits ?? DEFAULT_MAX_CIRCUITS
+    const maxCircuits =
+      max === Number.POSITIVE_INFINITY || (typeof max === "number" && Number.isSafeInteger(max) && max >= 1)
+        ? max
+        : yield* check.fail("maxCircuits", max, "an integer >= 1, or Infinity (no cap)")
+    const idleMillis =
+      options.idleTimeout === undefined
+        ? Number.POSITIVE_INFINITY
+        : yield* check.positiveDuration("idleTimeout", options.idleTimeout, IDLE_EXPECTED)
+    return idleMillis < MIN_IDLE_MILLIS
+      ? yield* check.fail("idleTimeout", options.idleTimeout, IDLE_EXPECTED)
+      : { maxCircuits, idleMillis }
+  })
+
+const IDLE_EXPECTED = "a duration of at least 1 second, or Infinity (no idle timeout)"
+
+/**
+ * Closed in the policy's mode and not forced: a circuit the breaker may drop (it comes back Closed), once the store
+ * agrees. Open, HalfOpen and forced circuits, and those switched to another mode, are kept until that ends.
+ *
+ * @internal
+ */
+export const droppable = (circuit: Circuit): boolean =>
+  circuit.state === "Closed" && !circuit.forced && circuit.mode === circuit.policy.mode
+
+/**
+ * Droppable with nothing counted: no failure streak, an empty rate window (once expired to `now`), no backoff to
+ * remember. Dropping it changes nothing but its totals (`successes`, ...).
+ *
+ * @internal
+ */
+export const idle = (circuit: Circuit, now: number): boolean => {
+  if (!droppable(circuit) || circuit.consecutiveFailures !== 0) return false
+  const window = circuit.window
+  if (window !== undefined) {
+    window.expire(now)
+    if (window.calls !== 0) return false
+  }
+  return circuit.nextOpenings(now) === 1
+}
+
+/**
+ * Makes room for one more circuit: drops the least recently used idle circuit among the first entries of the map
+ * (entries used since they were placed get a second chance); failing that, the least recently used droppable one,
+ * counts and all. When every entry looked at must be kept, nothing is dropped and the map grows past the cap.
+ *
+ * @internal
+ */
+export const makeRoom = (core: BreakerCore, now: number): void => {
+  let fallback: Entry | undefined
+  let steps = 0
+  for (const entry of core.entries.values()) {
+    if (++steps > ROOM_SCAN) break
+    const circuit = entry.circuit
+    if (entry.stamp > entry.placed || !droppable(circuit) || !core.store.evictable(circuit)) {
+      core.requeue(entry)
+    } else if (idle(circuit, now)) {
+      return core.drop(entry)
+    } else {
+      fallback ??= entry
+    }
+  }
+  if (fallback !== undefined) core.drop(fallback)
+}
+
+/** Recent checkpoints of the idle sweep: the clock's reading at a time. */
+interface Checkpoint {
+  readonly clock: number
+  readonly at: number
+}
+
+/**
+ * The idle sweep, for the life of the breaker's scope: every quarter of `idleMillis`, the entries placed before the
+ * last checkpoint at least `idleMillis` old are looked at (in chunks, yielding to the event loop in between); the idle
+ * ones not used since are dropped, the others move to the end of the map.
+ *
+ * @internal
+ */
+export const startSweep = (core: BreakerCore, idleMillis: number): Effect.Effect<void, never, Scope.Scope> => {
+  if (!Number.isFinite(idleMillis)) return Effect.void
+  const checkpoints: Array<Checkpoint> = []
+  const sweep = Effect.suspend(() => {
+    const now = core.now()
+    checkpoints.push({ clock: ++core.clock, at: now })
+    let cutoff = 0
+    while (checkpoints.length > 0 && checkpoints[0]!.at <= now - idleMillis) cutoff = checkpoints.shift()!.clock
+    return cutoff === 0 ? Effect.void : sweepBefore(core, cutoff)
+  })
+  const period = Duration.millis(idleMillis / SWEEPS_PER_TIMEOUT)
+  return Effect.asVoid(Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(period))))
+}
+
+/** Handles the entries placed before `cutoff`, a chunk at a time. */
+const sweepBefore = (core: BreakerCore, cutoff: number): Effect.Effect<void> => {
+  const now = core.now()
+  let handled = 0
+  // The map is in `placed` order and every entry handled moves to the end or leaves: the loop ends at the first entry
+  // placed after the cutoff.
+  for (const entry of core.entries.values()) {
+    if (entry.placed >= cutoff) return Effect.void
+    if (++handled > SWEEP_CHUNK)
+      return Effect.andThen(
+        Effect.yieldNow,
+        Effect.suspend(() => sweepBefore(core, cutoff))
+      )
+    const circuit = entry.circuit
+    if (entry.stamp < cutoff && idle(circuit, now) && core.store.evictable(circuit)) core.drop(entry)
+    else core.requeue(entry)
+  }
+  return Effect.void
+}
