@@ -3,10 +3,10 @@
  * `idleTimeout`) drops the ones left idle for that long.
  *
  * Recency is a logical clock (`BreakerCore.clock`), ticked whenever an entry is placed at the end of the map of
- * circuits (created, or moved on by a scan) and at each idle sweep. A call writes the clock into its entry's `stamp`
- * (one field write, none when it is already there); the map's insertion order is the order of `placed`. Scans work
- * from the head of the map, as a second-chance (CLOCK) list: an entry used since it was placed is moved to the end
- * (`placed` ticks), one that was not is the least recently used candidate.
+ * circuits (created, or moved on by `makeRoom`) and at each idle sweep. A call writes the clock into its entry's
+ * `stamp` (one field write, none when it is already there); the map's insertion order is the order of `placed`.
+ * `makeRoom` works from the head of the map, as a second-chance (CLOCK) list: an entry used since it was placed is
+ * moved to the end (`placed` ticks), one that was not is the least recently used candidate.
  */
 import { Duration, Effect, Schedule } from "effect"
 import type { Scope } from "effect"
@@ -117,9 +117,10 @@ interface Checkpoint {
 }
 
 /**
- * The idle sweep, for the life of the breaker's scope: every quarter of `idleMillis`, the entries placed before the
- * last checkpoint at least `idleMillis` old are looked at (in chunks, yielding to the event loop in between); the idle
- * ones not used since are dropped, the others move to the end of the map.
+ * The idle sweep, for the life of the breaker's scope: every quarter of `idleMillis`, a checkpoint notes the clock,
+ * and every circuit is looked at (in chunks, yielding to the event loop in between): an idle one not used since the
+ * last checkpoint at least `idleMillis` old is dropped. So a circuit goes between one and 1.25 idle timeouts after
+ * its last use.
  *
  * @internal
  */
@@ -128,31 +129,43 @@ export const startSweep = (core: BreakerCore, idleMillis: number): Effect.Effect
   const checkpoints: Array<Checkpoint> = []
   const sweep = Effect.suspend(() => {
     const now = core.now()
-    checkpoints.push({ clock: ++core.clock, at: now })
+    const started = ++core.clock
+    checkpoints.push({ clock: started, at: now })
     let cutoff = 0
     while (checkpoints.length > 0 && checkpoints[0]!.at <= now - idleMillis) cutoff = checkpoints.shift()!.clock
-    return cutoff === 0 ? Effect.void : sweepBefore(core, cutoff)
+    return cutoff === 0 ? Effect.void : sweepChunk(core, core.entries.values(), cutoff, started)
   })
   const period = Duration.millis(idleMillis / SWEEPS_PER_TIMEOUT)
   return Effect.asVoid(Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(period))))
 }
 
-/** Handles the entries placed before `cutoff`, a chunk at a time. */
-const sweepBefore = (core: BreakerCore, cutoff: number): Effect.Effect<void> => {
+/**
+ * Drops the idle entries last used before `cutoff`, `SWEEP_CHUNK` at a time, up to the first entry placed after the
+ * sweep started (the map is in `placed` order: the rest are newer still). A map iterator goes on over deletions and
+ * insertions, so it is kept across chunks.
+ */
+const sweepChunk = (
+  core: BreakerCore,
+  entries: Iterator<Entry>,
+  cutoff: number,
+  started: number
+): Effect.Effect<void> => {
   const now = core.now()
-  let handled = 0
-  // The map is in `placed` order and every entry handled moves to the end or leaves: the loop ends at the first entry
-  // placed after the cutoff.
-  for (const entry of core.entries.values()) {
-    if (entry.placed >= cutoff) return Effect.void
-    if (++handled > SWEEP_CHUNK)
-      return Effect.andThen(
-        Effect.yieldNow,
-        Effect.suspend(() => sweepBefore(core, cutoff))
-      )
-    const circuit = entry.circuit
-    if (entry.stamp < cutoff && idle(circuit, now) && core.store.evictable(circuit)) core.drop(entry)
-    else core.requeue(entry)
+  for (let handled = 0; handled < SWEEP_CHUNK; handled++) {
+    const next = entries.next()
+    if (next.done === true || next.value.placed > started) return Effect.void
+    const entry = next.value
+    if (
+      entry.stamp < cutoff &&
+      entry.stamp !== DROPPED &&
+      idle(entry.circuit, now) &&
+      core.store.evictable(entry.circuit)
+    ) {
+      core.drop(entry)
+    }
   }
-  return Effect.void
+  return Effect.andThen(
+    Effect.yieldNow,
+    Effect.suspend(() => sweepChunk(core, entries, cutoff, started))
+  )
 }
