@@ -41,7 +41,7 @@ const boom = new Boom()
 const ITEMS = 1_000_000
 
 /** Builds a layer into a scope that lives until the suite closes. */
-const build = async <A, E>(layer: Layer.Layer<A, E>) => {
+export const build = async <A, E>(layer: Layer.Layer<A, E>) => {
   const scope = Effect.runSync(Scope.make())
   const context = await Effect.runPromise(Layer.buildWithScope(layer, scope))
   return { context, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }

@@ -45,8 +45,12 @@ export type SuiteExport = Suite | (() => Suite | Promise<Suite>)
 /** Heap retained per thing: `prepare(count)` builds the container, `fill` adds `count` things to it. */
 export interface MemoryProbe {
   readonly name: string
-  /** How many things a full run adds; BENCH_QUICK caps it. */
+  /** How many things a full run adds; BENCH_QUICK caps it (and a full run too, unless `fixed`). */
   readonly count: number
+  /** A scale probe: a full run adds `count` things whatever `memoryCount` says. */
+  readonly fixed?: boolean
+  /** The retained heap per thing aimed at, printed beside the figure. */
+  readonly goalBytes?: number
   readonly prepare: (
     count: number
   ) => Promise<{ readonly fill: () => Promise<void>; readonly release: () => Promise<void> }>
@@ -421,9 +425,12 @@ export const printMemory = (outcomes: ReadonlyArray<MemoryOutcome>): string => {
     probe.name,
     String(probe.count),
     bytesPerThing === undefined ? (error ?? "needs --expose-gc") : `${Math.round(bytesPerThing)} B`,
-    bytesPerThing === undefined ? "" : `${((bytesPerThing * probe.count) / 1024 / 1024).toFixed(2)} MiB`
+    bytesPerThing === undefined ? "" : `${((bytesPerThing * probe.count) / 1024 / 1024).toFixed(2)} MiB`,
+    probe.goalBytes === undefined
+      ? ""
+      : `< ${probe.goalBytes} B: ${bytesPerThing !== undefined && bytesPerThing < probe.goalBytes ? "PASS" : "MISS"}`
   ])
-  return `## Memory (heap retained, median of 3)\n\n${table(["what", "count", "per thing", "total"], body)}`
+  return `## Memory (heap retained, median of 3)\n\n${table(["what", "count", "per thing", "total", "goal"], body)}`
 }
 
 /** Runs each probe in turn; a probe that throws is reported on its row. */

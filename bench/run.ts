@@ -97,7 +97,10 @@ log("measuring memory")
 const memory = await measureMemory(
   probes
     .filter((probe) => selected(probe.name))
-    .map((probe) => ({ ...probe, count: Math.min(probe.count, config.memoryCount) }))
+    .map((probe) => ({
+      ...probe,
+      count: probe.fixed === true && !config.quick ? probe.count : Math.min(probe.count, config.memoryCount)
+    }))
 )
 log("measuring figures")
 const figures = await measureFigures(
