@@ -74,6 +74,27 @@ export const Verdict = { Success: 0, Failure: 1, Ignored: 2 } as const
 /** @internal */
 export type Verdict = (typeof Verdict)[keyof typeof Verdict]
 
+/**
+ * What a circuit needs only once it has opened, run a trial or counted a rare outcome: allocated on first need, so
+ * that a circuit that was only ever Closed (most of them, with a circuit per user) stays small.
+ */
+class Seldom {
+  halfOpenSuccesses = 0
+  halfOpenInFlight = 0
+  halfOpenDeadline = Number.POSITIVE_INFINITY
+  openedAt: number | undefined = undefined
+  openUntil = 0
+  openings = 0
+  lastOpeningMillis = 0
+  closedAt = Number.NEGATIVE_INFINITY
+  ignored = 0
+  rejected = 0
+  slow = 0
+}
+
+/** The values of a circuit without its `Seldom` part. Never written. */
+const DEFAULTS: Readonly<Seldom> = Object.freeze(new Seldom())
+
 /** @internal */
 export class Circuit {
   readonly id: string
@@ -86,21 +107,11 @@ export class Circuit {
   generation = 0
   forced = false
   consecutiveFailures = 0
-  halfOpenSuccesses = 0
-  halfOpenInFlight = 0
-  /** When the trials in flight must have decided (`halfOpenTimeout`). */
-  halfOpenDeadline = Number.POSITIVE_INFINITY
-  openedAt: number | undefined = undefined
-  openUntil = 0
-  openings = 0
-  lastOpeningMillis = 0
-  closedAt = Number.NEGATIVE_INFINITY
   successes = 0
   failures = 0
-  ignored = 0
-  rejected = 0
-  slow = 0
   readonly window: Window | undefined
+  /** The rarely used fields, behind the accessors below; `undefined` while they all hold their defaults. */
+  private seldom: Seldom | undefined = undefined
 
   constructor(id: string, policy: Policy, outbox: Array<Pending>) {
     this.id = id
@@ -108,6 +119,83 @@ export class Circuit {
     this.outbox = outbox
     this.mode = policy.mode
     this.window = policy.window ? makeWindow(policy.window) : undefined
+  }
+
+  private get rare(): Readonly<Seldom> {
+    return this.seldom ?? DEFAULTS
+  }
+
+  /** The rarely used fields, for writing: allocated now if need be. */
+  private more(): Seldom {
+    return (this.seldom ??= new Seldom())
+  }
+
+  get halfOpenSuccesses(): number {
+    return this.rare.halfOpenSuccesses
+  }
+  set halfOpenSuccesses(value: number) {
+    if (this.seldom !== undefined || value !== 0) this.more().halfOpenSuccesses = value
+  }
+  get halfOpenInFlight(): number {
+    return this.rare.halfOpenInFlight
+  }
+  set halfOpenInFlight(value: number) {
+    if (this.seldom !== undefined || value !== 0) this.more().halfOpenInFlight = value
+  }
+  /** When the trials in flight must have decided (`halfOpenTimeout`). */
+  get halfOpenDeadline(): number {
+    return this.rare.halfOpenDeadline
+  }
+  set halfOpenDeadline(value: number) {
+    if (this.seldom !== undefined || value !== Number.POSITIVE_INFINITY) this.more().halfOpenDeadline = value
+  }
+  get openedAt(): number | undefined {
+    return this.rare.openedAt
+  }
+  set openedAt(value: number | undefined) {
+    if (this.seldom !== undefined || value !== undefined) this.more().openedAt = value
+  }
+  get openUntil(): number {
+    return this.rare.openUntil
+  }
+  set openUntil(value: number) {
+    this.more().openUntil = value
+  }
+  get openings(): number {
+    return this.rare.openings
+  }
+  set openings(value: number) {
+    if (this.seldom !== undefined || value !== 0) this.more().openings = value
+  }
+  get lastOpeningMillis(): number {
+    return this.rare.lastOpeningMillis
+  }
+  set lastOpeningMillis(value: number) {
+    if (this.seldom !== undefined || value !== 0) this.more().lastOpeningMillis = value
+  }
+  get closedAt(): number {
+    return this.rare.closedAt
+  }
+  set closedAt(value: number) {
+    if (this.seldom !== undefined || value !== Number.NEGATIVE_INFINITY) this.more().closedAt = value
+  }
+  get ignored(): number {
+    return this.rare.ignored
+  }
+  set ignored(value: number) {
+    if (this.seldom !== undefined || value !== 0) this.more().ignored = value
+  }
+  get rejected(): number {
+    return this.rare.rejected
+  }
+  set rejected(value: number) {
+    if (this.seldom !== undefined || value !== 0) this.more().rejected = value
+  }
+  get slow(): number {
+    return this.rare.slow
+  }
+  set slow(value: number) {
+    if (this.seldom !== undefined || value !== 0) this.more().slow = value
   }
 
   /**
@@ -296,7 +384,8 @@ export class Circuit {
       this.clearCounts()
       this.generation++
     }
-    this.closedAt = Number.NEGATIVE_INFINITY
+    // Every rarely used field is back at its default.
+    this.seldom = undefined
   }
 
   private recordTrial(generation: number, verdict: Verdict, slow: boolean, now: number, error: unknown): void {

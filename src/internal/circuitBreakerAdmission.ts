@@ -21,8 +21,8 @@ export type ProtectStream = <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.St
  *
  * @internal
  */
-export const protector = (core: BreakerCore, first: Entry): Protect => {
-  let entry = first
+export const protector = (core: BreakerCore, entry: Entry): Protect => {
+  // `entry` is reassigned when its circuit was dropped: the function keeps working on the live circuit of its id.
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
     Effect.withFiber((fiber) => {
       // Recency for eviction: one write when the clock moved on; a dropped entry gives way to the live one.
