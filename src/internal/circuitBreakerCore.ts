@@ -16,7 +16,7 @@ import type { CallbackFailure, Circuit, Pending, Policy } from "./circuit.ts"
 import { type CircuitOpenError, rejection } from "./circuitBreakerErrors.ts"
 import type { Protect } from "./circuitBreakerAdmission.ts"
 import type { BreakerMetrics } from "./circuitBreakerMetrics.ts"
-import { DROPPED, type Eviction, makeRoom } from "./circuitEviction.ts"
+import { type Checkpoint, CLOCK_LIMIT, DROPPED, type Eviction, makeRoom, rebase } from "./circuitEviction.ts"
 import type { CircuitSeries } from "./circuitSeries.ts"
 import type { CircuitStore } from "./circuitStore.ts"
 
@@ -105,6 +105,10 @@ export class BreakerCore {
   readonly entries: Map<string, Entry>
   /** The logical clock of recency: ticks when an entry is placed and at each idle sweep. */
   clock = 0
+  /** The idle sweep's checkpoints, oldest first. */
+  readonly checkpoints: Array<Checkpoint> = []
+  /** How many times the clock was moved back (`rebase`): a sweep under way then stops. */
+  rebases = 0
   /** Subscribers of `events`: without any, no call event is built. */
   callSubscribers = 0
   private readonly eviction: Eviction
@@ -172,10 +176,16 @@ export class BreakerCore {
     return generation === dropped.circuit.generation && live.circuit.state === "Closed" ? live.circuit.generation : -1
   }
 
+  /** The clock, ticked; moved back first when it would leave the small-integer range. */
+  tick(): number {
+    if (this.clock >= CLOCK_LIMIT) rebase(this)
+    return ++this.clock
+  }
+
   /** Moves `entry` to the end of the map: it is now the most recently placed. */
   requeue(entry: Entry): void {
     this.entries.delete(entry.circuit.id)
-    entry.placed = ++this.clock
+    entry.placed = this.tick()
     this.entries.set(entry.circuit.id, entry)
   }
 
@@ -191,7 +201,7 @@ export class BreakerCore {
     if (this.entries.size >= this.eviction.maxCircuits) makeRoom(this, this.now())
     const circuit = this.store.create(id, this.outbox)
     const entry = new Entry(circuit)
-    entry.placed = entry.stamp = ++this.clock
+    entry.placed = entry.stamp = this.tick()
     this.entries.set(id, entry)
     this.metrics.added(entry)
     return entry

@@ -110,10 +110,39 @@ export const makeRoom = (core: BreakerCore, now: number): void => {
   if (fallback !== undefined) core.drop(fallback)
 }
 
-/** Recent checkpoints of the idle sweep: the clock's reading at a time. */
-interface Checkpoint {
-  readonly clock: number
+/** A checkpoint of the idle sweep: the clock's reading at a time. @internal */
+export interface Checkpoint {
+  clock: number
   readonly at: number
+}
+
+/**
+ * The clock stays a small integer (a V8 Smi, so that `stamp` and `placed` need no boxed number): past this, it is
+ * moved back (`rebase`).
+ *
+ * @internal
+ */
+export const CLOCK_LIMIT = 2 ** 30
+
+/** What `rebase` keeps of the clock's history: order among the last this many ticks. */
+const KEPT_TICKS = 2 ** 28
+
+/**
+ * Moves the clock back by the same amount everywhere (entries, checkpoints), so that every comparison among the
+ * last `KEPT_TICKS` ticks holds; older readings all become 1, the oldest possible. Once in about a billion ticks.
+ *
+ * @internal
+ */
+export const rebase = (core: BreakerCore): void => {
+  const shift = core.clock - KEPT_TICKS
+  const back = (tick: number) => Math.max(1, tick - shift)
+  for (const entry of core.entries.values()) {
+    entry.placed = back(entry.placed)
+    entry.stamp = back(entry.stamp)
+  }
+  for (const checkpoint of core.checkpoints) checkpoint.clock = back(checkpoint.clock)
+  core.clock = KEPT_TICKS
+  core.rebases++
 }
 
 /**
@@ -126,14 +155,14 @@ interface Checkpoint {
  */
 export const startSweep = (core: BreakerCore, idleMillis: number): Effect.Effect<void, never, Scope.Scope> => {
   if (!Number.isFinite(idleMillis)) return Effect.void
-  const checkpoints: Array<Checkpoint> = []
+  const checkpoints = core.checkpoints
   const sweep = Effect.suspend(() => {
     const now = core.now()
-    const started = ++core.clock
+    const started = core.tick()
     checkpoints.push({ clock: started, at: now })
     let cutoff = 0
     while (checkpoints.length > 0 && checkpoints[0]!.at <= now - idleMillis) cutoff = checkpoints.shift()!.clock
-    return cutoff === 0 ? Effect.void : sweepChunk(core, core.entries.values(), cutoff, started)
+    return cutoff === 0 ? Effect.void : sweepChunk(core, core.entries.values(), cutoff, started, core.rebases)
   })
   const period = Duration.millis(idleMillis / SWEEPS_PER_TIMEOUT)
   return Effect.asVoid(Effect.forkScoped(Effect.repeat(sweep, Schedule.spaced(period))))
@@ -148,8 +177,11 @@ const sweepChunk = (
   core: BreakerCore,
   entries: Iterator<Entry>,
   cutoff: number,
-  started: number
+  started: number,
+  rebases: number
 ): Effect.Effect<void> => {
+  // The clock was moved back since the sweep began: its readings mean nothing now; the next sweep starts afresh.
+  if (core.rebases !== rebases) return Effect.void
   const now = core.now()
   for (let handled = 0; handled < SWEEP_CHUNK; handled++) {
     const next = entries.next()
@@ -166,6 +198,6 @@ const sweepChunk = (
   }
   return Effect.andThen(
     Effect.yieldNow,
-    Effect.suspend(() => sweepChunk(core, entries, cutoff, started))
+    Effect.suspend(() => sweepChunk(core, entries, cutoff, started, rebases))
   )
 }
