@@ -26,7 +26,8 @@ const scrapeAt = (count: number): Promise<Scrape> => {
   const registry: Metric.MetricRegistry = new Map()
   return Effect.gen(function* () {
     const scope = yield* Scope.make()
-    const context = yield* Layer.buildWithScope(CircuitBreaker.layer(ScaleBreaker), scope)
+    // The cap raised to hold every circuit (the default keeps 100,000).
+    const context = yield* Layer.buildWithScope(CircuitBreaker.layer(ScaleBreaker, { maxCircuits: count }), scope)
     const breaker = Context.get(context, ScaleBreaker)
     const step = Effect.succeed(1)
     for (let i = 0; i < count; i++) yield* step.pipe(breaker.protect(`user-${i}`))

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Data, Deferred, Duration, Effect, Exit, Fiber, Layer } from "effect"
+import { ConfigProvider, Data, Deferred, Duration, Effect, Exit, Fiber, Layer, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker } from "effect-fallback"
 
@@ -44,12 +44,12 @@ describe("CircuitBreaker eviction", () => {
     )
 
     it.effect(
-      "a circuit used between every new one stays while 20,000 distinct ids stream through a cap of 1,000",
+      "a circuit used between every new one stays while 200,000 distinct ids stream through a cap of 1,000",
       () =>
         Effect.gen(function* () {
           const breaker = yield* Tenants
           yield* failures(breaker, "hot", 2)
-          for (let i = 0; i < 20_000; i++) {
+          for (let i = 0; i < 200_000; i++) {
             yield* use(breaker, `user-${i}`)
             yield* Effect.exit(fail.pipe(breaker.protect("hot")))
             yield* use(breaker, "hot")
@@ -58,8 +58,8 @@ describe("CircuitBreaker eviction", () => {
           assert.strictEqual(all.length, 1_000)
           const hot = yield* breaker.stats("hot")
           // Never dropped: its totals were never reset.
-          assert.strictEqual(hot.failures, 20_002)
-          assert.strictEqual(hot.successes, 20_000)
+          assert.strictEqual(hot.failures, 200_002)
+          assert.strictEqual(hot.successes, 200_000)
         }).pipe(withBreaker({ maxCircuits: 1_000, failureThreshold: 1_000_000 }))
     )
 
@@ -98,6 +98,14 @@ describe("CircuitBreaker eviction", () => {
         assert.strictEqual(yield* breaker.state("halfOpen"), "HalfOpen")
         assert.strictEqual(yield* breaker.state("forced"), "Open")
         assert.strictEqual((yield* breaker.stats("disabled")).mode, "disabled")
+        // The domain's gauge of circuits per state follows the drops.
+        const held = (state: string) =>
+          Metric.value(Metric.withAttributes(CircuitBreaker.metrics.circuits, { domain: "test/Tenants", state })).pipe(
+            Effect.map((gauge) => gauge.value)
+          )
+        assert.strictEqual(yield* held("Closed"), 10 - 3)
+        assert.strictEqual(yield* held("Open"), 2)
+        assert.strictEqual(yield* held("HalfOpen"), 1)
       }).pipe(withBreaker({ maxCircuits: 10, failureThreshold: 1, resetTimeout: "45 seconds" }))
     )
   })
