@@ -1,5 +1,6 @@
-// The breaker's metric series at scale: one breaker with 1e3 / 1e5 / 1e6 circuits (default options, one call per
-// id), its series counted and scraped as Prometheus text (Effect's `PrometheusMetrics.format`) from its own registry.
+// The breaker's metric series at scale: one breaker with 1e3 / 1e5 / 1e6 circuits (default options, the cap of
+// circuits raised to hold them all, one call per id), its series counted and scraped as Prometheus text (Effect's
+// `PrometheusMetrics.format`) from its own registry.
 // The goal of issue 12: a number of series with a cap independent of the number of ids, and a scrape that stays
 // bounded with it (before: 6 series per circuit, 48 MiB of text in 2.8 s at 1e5 circuits, out of memory at 1e6).
 import { Context, Effect, Exit, Layer, Metric, Scope } from "effect"
