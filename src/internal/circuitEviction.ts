@@ -87,24 +87,34 @@ export const idle = (circuit: Circuit, now: number): boolean => {
 }
 
 /**
- * Makes room for one more circuit: drops the least recently used idle circuit among the first entries of the map
- * (entries used since they were placed get a second chance); failing that, the least recently used droppable one,
- * counts and all. When every entry looked at must be kept, nothing is dropped and the map grows past the cap.
+ * Makes room for one more circuit: drops the first idle circuit the hand of the clock finds among the next
+ * `ROOM_SCAN` entries (entries used since they were placed get a second chance: they move to the end of the map);
+ * failing that, the least recently used droppable one among them, counts and all. When every entry looked at must
+ * be kept, nothing is dropped and the map grows past the cap.
+ *
+ * The hand is a map iterator kept from one call to the next (it goes on over deletions and insertions): a new
+ * iterator would walk again over the slots the drops at the head of the map left empty.
  *
  * @internal
  */
 export const makeRoom = (core: BreakerCore, now: number): void => {
   let fallback: Entry | undefined
-  let steps = 0
-  for (const entry of core.entries.values()) {
-    if (++steps > ROOM_SCAN) break
+  for (let steps = 0; steps < ROOM_SCAN; steps++) {
+    let next = core.hand.next()
+    if (next.done === true) {
+      // Past the end: around again from the head.
+      core.hand = core.entries.values()
+      next = core.hand.next()
+      if (next.done === true) break
+    }
+    const entry = next.value
     const circuit = entry.circuit
     if (entry.stamp > entry.placed || !droppable(circuit) || !core.store.evictable(circuit)) {
       core.requeue(entry)
     } else if (idle(circuit, now)) {
       return core.drop(entry)
-    } else {
-      fallback ??= entry
+    } else if (fallback === undefined || entry.stamp < fallback.stamp) {
+      fallback = entry
     }
   }
   if (fallback !== undefined) core.drop(fallback)
