@@ -5,8 +5,8 @@
  * Recency is a logical clock (`BreakerCore.clock`), ticked whenever an entry is placed at the end of the map of
  * circuits (created, or moved on by `makeRoom`) and at each idle sweep. A call writes the clock into its entry's
  * `stamp` (one field write, none when it is already there); the map's insertion order is the order of `placed`.
- * `makeRoom` works from the head of the map, as a second-chance (CLOCK) list: an entry used since it was placed is
- * moved to the end (`placed` ticks), one that was not is the least recently used candidate.
+ * `makeRoom` is the CLOCK scheme: its hand goes round the map in that order; an entry used since it was placed is
+ * moved to the end (`placed` ticks), one that was not is a least recently used candidate.
  */
 import { Duration, Effect, Schedule } from "effect"
 import type { Scope } from "effect"
