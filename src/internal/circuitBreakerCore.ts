@@ -105,8 +105,11 @@ export class BreakerCore {
   readonly entries: Map<string, Entry>
   /** The logical clock of recency: ticks when an entry is placed and at each idle sweep. */
   clock = 0
-  /** The hand of the clock: where `makeRoom` looks next. */
-  hand: Iterator<Entry>
+  /**
+   * The hand of the clock: where `makeRoom` looks next; made when first needed. A map iterator that stands still
+   * keeps the tables the map has outgrown since, so the idle sweep lets it go.
+   */
+  hand: Iterator<Entry> | undefined = undefined
   /** The idle sweep's checkpoints, oldest first. */
   readonly checkpoints: Array<Checkpoint> = []
   /** How many times the clock was moved back (`rebase`): a sweep under way then stops. */
@@ -130,7 +133,6 @@ export class BreakerCore {
   ) {
     this.circuits = circuits
     this.entries = Ref.getUnsafe(circuits)
-    this.hand = this.entries.values()
     this.domain = store.policy.domain
     this.policy = store.policy
     this.store = store

@@ -100,7 +100,7 @@ export const idle = (circuit: Circuit, now: number): boolean => {
 export const makeRoom = (core: BreakerCore, now: number): void => {
   let fallback: Entry | undefined
   for (let steps = 0; steps < ROOM_SCAN; steps++) {
-    let next = core.hand.next()
+    let next = (core.hand ??= core.entries.values()).next()
     if (next.done === true) {
       // Past the end: around again from the head.
       core.hand = core.entries.values()
@@ -195,7 +195,11 @@ const sweepChunk = (
   const now = core.now()
   for (let handled = 0; handled < SWEEP_CHUNK; handled++) {
     const next = entries.next()
-    if (next.done === true || next.value.placed > started) return Effect.void
+    if (next.done === true || next.value.placed > started) {
+      // `makeRoom` starts again from the head, with a hand that holds on to no table the map has outgrown.
+      core.hand = undefined
+      return Effect.void
+    }
     const entry = next.value
     if (
       entry.stamp < cutoff &&
