@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Data, Deferred, Duration, Effect, Exit, Fiber, Layer, Metric } from "effect"
+import { ConfigProvider, Data, Deferred, Duration, Effect, Exit, Fiber, Layer, Metric, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { CircuitBreaker } from "effect-fallback"
 
@@ -185,6 +185,18 @@ describe("CircuitBreaker eviction", () => {
         assert.deepStrictEqual(yield* ids(breaker), ["a"])
         assert.strictEqual(yield* breaker.state("a"), "Open")
         assert.strictEqual(breaker.protect("a"), protectA)
+      }).pipe(withBreaker({ maxCircuits: 1, failureThreshold: 2 }))
+    )
+
+    it.effect("a stream protected before its circuit was dropped runs through the live circuit of its id", () =>
+      Effect.gen(function* () {
+        const breaker = yield* Tenants
+        const failing = Stream.fail(new Boom()).pipe(breaker.protectStream("a"))
+        yield* use(breaker, "b")
+        assert.deepStrictEqual(yield* ids(breaker), ["b"])
+        yield* Effect.exit(Stream.runDrain(failing))
+        assert.deepStrictEqual(yield* ids(breaker), ["a"])
+        assert.strictEqual((yield* breaker.stats("a")).failures, 1)
       }).pipe(withBreaker({ maxCircuits: 1, failureThreshold: 2 }))
     )
 
