@@ -222,9 +222,9 @@ export interface Options {
    * The most circuits the breaker keeps before it drops idle ones, least recently used first. Default 100,000
    * (a few tens of MB at most, see docs/CircuitBreaker.md), an integer >= 1 or `Infinity`. Beyond it, a new circuit
    * first drops an idle one (Closed, nothing counted, not forced, in the breaker's mode); failing that, the least
-   * recently used Closed one with counts. Open, HalfOpen and forced circuits, and circuits switched to another mode,
-   * are never dropped, so they may take the breaker past the cap. A dropped circuit comes back Closed with empty
-   * counts on its next use.
+   * recently used Closed one with counts, or an Open one whose opening is over. A circuit still Open, HalfOpen or
+   * forced circuits, and circuits switched to another mode, are never dropped, so they may take the breaker past the
+   * cap (it comes back to it once they end). A dropped circuit comes back Closed with empty counts on its next use.
    *
    * ```ts
    * import { Effect } from "effect"

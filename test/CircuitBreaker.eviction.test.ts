@@ -108,6 +108,25 @@ describe("CircuitBreaker eviction", () => {
         assert.strictEqual(yield* held("HalfOpen"), 1)
       }).pipe(withBreaker({ maxCircuits: 10, failureThreshold: 1, resetTimeout: "45 seconds" }))
     )
+    it.effect("circuits of failing ids kept Open past the cap make way once their openings are over", () =>
+      Effect.gen(function* () {
+        const breaker = yield* Tenants
+        for (let i = 0; i < 30; i++) yield* failures(breaker, `failing-${i}`, 1)
+        // Every one of them is Open: all kept, past the cap.
+        assert.strictEqual((yield* breaker.circuits).length, 30)
+        yield* TestClock.adjust("10 seconds")
+        // Each new circuit drops up to two: the breaker goes back to its cap.
+        yield* stream(breaker, "user", 40)
+        const held = yield* ids(breaker)
+        assert.strictEqual(held.length, 10)
+        const gone = Array.from({ length: 30 }, (_, i) => `failing-${i}`).filter((id) => !held.includes(id))
+        assert.isAtLeast(gone.length, 20)
+        // A dropped one comes back Closed, with no memory of its openings.
+        const back = yield* breaker.stats(gone[0]!)
+        assert.strictEqual(back.state, "Closed")
+        assert.strictEqual(back.openings, 0)
+      }).pipe(withBreaker({ maxCircuits: 10, failureThreshold: 1, resetTimeout: "10 seconds" }))
+    )
   })
 
   describe("idleTimeout", () => {
@@ -138,6 +157,17 @@ describe("CircuitBreaker eviction", () => {
         assert.deepStrictEqual(yield* ids(breaker), ["forced", "open", "partial"])
         assert.strictEqual((yield* breaker.stats("partial")).consecutiveFailures, 1)
       }).pipe(withBreaker({ idleTimeout: "1 minute", failureThreshold: 2, resetTimeout: "1 hour" }))
+    )
+
+    it.effect("an Open circuit left alone is dropped once its opening is over and the idle timeout has passed", () =>
+      Effect.gen(function* () {
+        const breaker = yield* Tenants
+        yield* failures(breaker, "open", 1)
+        yield* TestClock.adjust("1 minute")
+        assert.deepStrictEqual(yield* ids(breaker), ["open"])
+        yield* TestClock.adjust("2 minutes")
+        assert.deepStrictEqual(yield* ids(breaker), [])
+      }).pipe(withBreaker({ idleTimeout: "1 minute", failureThreshold: 1, resetTimeout: "2 minutes" }))
     )
 
     it.effect("a sweep over 25,000 idle circuits drops them all, a chunk at a time", () =>

@@ -203,7 +203,13 @@ export class BreakerCore {
   }
 
   private create(id: string): Entry {
-    if (this.entries.size >= this.eviction.maxCircuits) makeRoom(this, this.now())
+    const max = this.eviction.maxCircuits
+    if (this.entries.size >= max) {
+      const now = this.now()
+      makeRoom(this, now)
+      // Past the cap (circuits that had to be kept, and have since ended): one more, back towards the cap.
+      if (this.entries.size >= max) makeRoom(this, now)
+    }
     const circuit = this.store.create(id, this.outbox)
     const entry = new Entry(circuit)
     entry.placed = entry.stamp = this.tick()

@@ -62,13 +62,19 @@ export const evictionOf = (domain: string, options: CB.Options): Effect.Effect<E
 const IDLE_EXPECTED = "a duration of at least 1 second, or Infinity (no idle timeout)"
 
 /**
- * Closed in the policy's mode and not forced: a circuit the breaker may drop (it comes back Closed), once the store
- * agrees. Open, HalfOpen and forced circuits, and those switched to another mode, are kept until that ends.
+ * A circuit the breaker may drop (it comes back Closed), once the store agrees: in the policy's mode, not forced, and
+ * Closed or Open with its opening over (its next call would have been a trial: an abandoned circuit of a failing id
+ * must not be kept for ever). HalfOpen and forced circuits, circuits still Open and those switched to another mode
+ * are kept until that ends.
  *
  * @internal
  */
-export const droppable = (circuit: Circuit): boolean =>
-  circuit.state === "Closed" && !circuit.forced && circuit.mode === circuit.policy.mode
+export const droppable = (circuit: Circuit, now: number): boolean =>
+  !circuit.forced && circuit.mode === circuit.policy.mode && (circuit.state === "Closed" || openingOver(circuit, now))
+
+/** Open, not forced, and past the end of its opening (which only its next touch would turn into HalfOpen). */
+const openingOver = (circuit: Circuit, now: number): boolean =>
+  circuit.state === "Open" && !circuit.forced && now >= circuit.openUntil
 
 /**
  * Droppable with nothing counted: no failure streak, an empty rate window (once expired to `now`), no backoff to
@@ -77,7 +83,7 @@ export const droppable = (circuit: Circuit): boolean =>
  * @internal
  */
 export const idle = (circuit: Circuit, now: number): boolean => {
-  if (!droppable(circuit) || circuit.consecutiveFailures !== 0) return false
+  if (circuit.state !== "Closed" || !droppable(circuit, now) || circuit.consecutiveFailures !== 0) return false
   const window = circuit.window
   if (window !== undefined) {
     window.expire(now)
@@ -109,7 +115,7 @@ export const makeRoom = (core: BreakerCore, now: number): void => {
     }
     const entry = next.value
     const circuit = entry.circuit
-    if (entry.stamp > entry.placed || !droppable(circuit) || !core.store.evictable(circuit)) {
+    if (entry.stamp > entry.placed || !droppable(circuit, now) || !core.store.evictable(circuit)) {
       core.requeue(entry)
     } else if (idle(circuit, now)) {
       return core.drop(entry)
@@ -157,8 +163,8 @@ export const rebase = (core: BreakerCore): void => {
 
 /**
  * The idle sweep, for the life of the breaker's scope: every quarter of `idleMillis`, a checkpoint notes the clock,
- * and every circuit is looked at (in chunks, yielding to the event loop in between): an idle one not used since the
- * last checkpoint at least `idleMillis` old is dropped. So a circuit goes between one and 1.25 idle timeouts after
+ * and every circuit is looked at (in chunks, yielding to the event loop in between): an idle one (or an Open one whose
+ * opening is over) not used since the last checkpoint at least `idleMillis` old is dropped. So a circuit goes between one and 1.25 idle timeouts after
  * its last use.
  *
  * @internal
@@ -204,7 +210,7 @@ const sweepChunk = (
     if (
       entry.stamp < cutoff &&
       entry.stamp !== DROPPED &&
-      idle(entry.circuit, now) &&
+      (idle(entry.circuit, now) || openingOver(entry.circuit, now)) &&
       core.store.evictable(entry.circuit)
     ) {
       core.drop(entry)
