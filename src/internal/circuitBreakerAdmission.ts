@@ -17,14 +17,16 @@ export type ProtectStream = <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.St
 
 /**
  * The `protect` of one circuit. A Closed circuit hands out nothing, so its calls need no uninterruptible region; an
- * effect that is already an `Exit` has finished and is recorded at once.
+ * effect that is already an `Exit` has finished and is recorded at once. What depends on `self` alone is decided
+ * once, when the call is protected: a protected effect built once and run many times pays for it once.
  *
  * @internal
  */
 export const protector = (core: BreakerCore, entry: Entry): Protect => {
   // `entry` is reassigned when its circuit was dropped: the function keeps working on the live circuit of its id.
-  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> =>
-    Effect.withFiber((fiber) => {
+  return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> => {
+    const finished = Exit.isExit(self) ? (self as Exit.Exit<A, E>) : undefined
+    return Effect.withFiber((fiber) => {
       // Recency for eviction: one write when the clock moved on; a dropped entry gives way to the live one.
       if (entry.stamp !== core.clock) entry = core.touch(entry)
       const circuit = entry.circuit
@@ -36,29 +38,16 @@ export const protector = (core: BreakerCore, entry: Entry): Protect => {
       }
       if (circuit.mode === "disabled") return self
       if (core.policy.closedNeedsClock) return runAdmitted(core, entry, self, fiber, nowOf(fiber), true)
-      if (Exit.isExit(self)) {
-        const exit = self as Exit.Exit<A, E>
-        // A finished success that no `isFailure` classifies and no rate window times needs neither classification
-        // nor the clock: straight to `report`.
-        if (exit._tag !== "Success" || core.policy.isFailureValue !== undefined || circuit.window !== undefined) {
-          return settledAs(core, entry, fiber, circuit.generation, 0, false, exit)
-        }
-        const logs = report(
-          core,
-          entry,
-          fiber,
-          circuit.generation,
-          false,
-          Verdict.Success,
-          false,
-          0,
-          undefined,
-          undefined
-        )
-        return logs === undefined ? exit : Effect.andThen(logs, exit)
-      }
-      return runAdmitted(core, entry, self, fiber, 0, false)
+      if (finished === undefined) return runAdmitted(core, entry, self, fiber, 0, false)
+      // A finished success that no `isFailure` classifies and no rate window times needs neither classification
+      // nor the clock: straight to `report`.
+      const logs =
+        finished._tag !== "Success" || core.policy.isFailureValue !== undefined || circuit.window !== undefined
+          ? settle(core, entry, fiber, circuit.generation, false, 0, false, finished)
+          : report(core, entry, fiber, circuit.generation, false, Verdict.Success, false, 0, undefined, undefined)
+      return logs === undefined ? finished : Effect.andThen(logs, finished)
     })
+  }
 }
 
 /** Runs a call that is not a trial, recording its exit under the generation it was admitted in. */
@@ -71,26 +60,10 @@ const runAdmitted = <A, E, R>(
   timed: boolean
 ): Effect.Effect<A, E, R> => {
   const generation = entry.circuit.generation
-  // Not a trial, so nothing must be given back on interruption: a plain continuation is enough (`onExit` would
-  // also toggle interruptibility around the finalizer, several steps more per call).
-  return Effect.matchCauseEffect(self, {
-    onSuccess: (value) => settledAs(core, entry, fiber, generation, start, timed, Exit.succeed(value)),
-    onFailure: (cause) => settledAs(core, entry, fiber, generation, start, timed, Exit.failCause(cause))
-  })
-}
-
-/** `exit`, once a call admitted outside any trial is settled. */
-const settledAs = <A, E>(
-  core: BreakerCore,
-  entry: Entry,
-  fiber: Fiber.Fiber<unknown, unknown>,
-  generation: number,
-  start: number,
-  timed: boolean,
-  exit: Exit.Exit<A, E>
-): Effect.Effect<A, E> => {
-  const logs = settle(core, entry, fiber, generation, false, start, timed, exit)
-  return logs === undefined ? exit : Effect.andThen(logs, exit)
+  // Not a trial, so nothing must be given back on interruption: the exit handler runs interruptibly (`true`), like
+  // a plain continuation (a masked one would toggle interruptibility around it, several steps more per call). It
+  // reuses the call's own `Exit` when there is one, and the call's result passes through unless logs must run first.
+  return Effect.onExitPrimitive(self, (exit) => settle(core, entry, fiber, generation, false, start, timed, exit), true)
 }
 
 /**
