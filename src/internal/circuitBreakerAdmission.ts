@@ -37,33 +37,47 @@ export const protector = (core: BreakerCore, entry: Entry): Protect => {
         return guardedCall(core, entry, self)
       }
       if (circuit.mode === "disabled") return self
-      if (core.policy.closedNeedsClock) return runAdmitted(core, entry, self, fiber, nowOf(fiber), true)
-      if (finished === undefined) return runAdmitted(core, entry, self, fiber, 0, false)
-      // A finished success that no `isFailure` classifies and no rate window times needs neither classification
-      // nor the clock: straight to `report`.
-      const logs =
-        finished._tag !== "Success" || core.policy.isFailureValue !== undefined || circuit.window !== undefined
-          ? settle(core, entry, fiber, circuit.generation, false, 0, false, finished)
-          : report(core, entry, fiber, circuit.generation, false, Verdict.Success, false, 0, undefined, undefined)
+      if (core.policy.closedNeedsClock) return runAdmitted(core, entry, self, fiber, nowOf(fiber))
+      const generation = circuit.generation
+      if (finished === undefined) {
+        // Not a trial, so nothing must be given back on interruption: the exit handler runs interruptibly (`true`),
+        // like a plain continuation (a masked one would toggle interruptibility around it, several steps more per
+        // call). It reuses the call's own `Exit` when there is one, and passes the call's result through unless logs
+        // must run first.
+        return Effect.onExitPrimitive(self, (exit) => settleUntimed(core, entry, fiber, generation, exit), true)
+      }
+      const logs = settleUntimed(core, entry, fiber, generation, finished)
       return logs === undefined ? finished : Effect.andThen(logs, finished)
     })
   }
 }
 
-/** Runs a call that is not a trial, recording its exit under the generation it was admitted in. */
+/**
+ * The exit of a Closed call that needs no clock. A success that no `isFailure` classifies and no rate window counts
+ * needs neither classification nor the clock: straight to `report`.
+ */
+const settleUntimed = (
+  core: BreakerCore,
+  entry: Entry,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  generation: number,
+  exit: Exit.Exit<unknown, unknown>
+): Effect.Effect<void> | undefined =>
+  exit._tag === "Success" && core.policy.isFailureValue === undefined && entry.circuit.window === undefined
+    ? report(core, entry, fiber, generation, false, Verdict.Success, false, 0, undefined, undefined)
+    : settle(core, entry, fiber, generation, false, 0, false, exit)
+
+/** Runs a timed call that is not a trial, recording its exit under the generation it was admitted in. */
 const runAdmitted = <A, E, R>(
   core: BreakerCore,
   entry: Entry,
   self: Effect.Effect<A, E, R>,
   fiber: Fiber.Fiber<unknown, unknown>,
-  start: number,
-  timed: boolean
+  start: number
 ): Effect.Effect<A, E, R> => {
   const generation = entry.circuit.generation
-  // Not a trial, so nothing must be given back on interruption: the exit handler runs interruptibly (`true`), like
-  // a plain continuation (a masked one would toggle interruptibility around it, several steps more per call). It
-  // reuses the call's own `Exit` when there is one, and the call's result passes through unless logs must run first.
-  return Effect.onExitPrimitive(self, (exit) => settle(core, entry, fiber, generation, false, start, timed, exit), true)
+  // Interruptible, as for an untimed call (see `protector`).
+  return Effect.onExitPrimitive(self, (exit) => settle(core, entry, fiber, generation, false, start, true, exit), true)
 }
 
 /**
@@ -86,7 +100,7 @@ const guardedCall = <A, E, R>(
         return core.flushThen(restore(self))
       }
       if (admission === Admission.Admitted) {
-        return core.flushThen(runAdmitted(core, entry, restore(self), fiber, start, true))
+        return core.flushThen(runAdmitted(core, entry, restore(self), fiber, start))
       }
       const generation = circuit.generation
       const halfOpenTimeout = core.policy.halfOpenTimeout
