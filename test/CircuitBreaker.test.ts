@@ -96,6 +96,29 @@ describe("CircuitBreaker", () => {
       }).pipe(withBreaker({ failureThreshold: 3 }))
     )
 
+    it.effect(
+      "a protected effect built once is decided at each run: every run counts, and an Open circuit refuses",
+      () =>
+        Effect.gen(function* () {
+          const breaker = yield* Users
+          const finished = ok.pipe(breaker.protect("x"))
+          const running = later("ok").pipe(breaker.protect("x"))
+          const failing = failLater.pipe(breaker.protect("x"))
+          for (let i = 0; i < 3; i++) {
+            assert.strictEqual(yield* finished, "ok")
+            assert.strictEqual(yield* running, "ok")
+          }
+          yield* Effect.exit(failing)
+          const stats = yield* breaker.stats("x")
+          assert.deepStrictEqual([stats.successes, stats.failures, stats.state], [6, 1, "Open"])
+          for (const effect of [finished, running, failing]) {
+            const exit = yield* Effect.exit(effect)
+            assert.isTrue(Exit.isFailure(exit) && CircuitBreaker.isCircuitOpenError(Cause.squash(exit.cause)))
+          }
+          assert.strictEqual((yield* breaker.stats("x")).rejected, 3)
+        }).pipe(withBreaker({ failureThreshold: 1 }))
+    )
+
     it.effect("circuits are isolated per id", () =>
       Effect.gen(function* () {
         const breaker = yield* Users
