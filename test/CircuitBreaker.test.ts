@@ -119,6 +119,42 @@ describe("CircuitBreaker", () => {
         }).pipe(withBreaker({ failureThreshold: 1 }))
     )
 
+    it.effect("a finished call is classified and counted exactly like one that runs", () =>
+      Effect.gen(function* () {
+        const breaker = yield* Users
+        const calls = (finished: boolean) => {
+          const at = <A, E>(effect: Effect.Effect<A, E>) =>
+            finished ? effect : Effect.andThen(Effect.yieldNow, effect)
+          return [
+            at(Effect.succeed("ok")),
+            at(Effect.succeed("bad")),
+            at(Effect.fail(new Boom())),
+            at(Effect.fail(new UserNotFound({ id: "u" }))),
+            at(Effect.die("bug")),
+            at(Effect.succeed("ok"))
+          ]
+        }
+        for (const [id, finished] of [
+          ["finished", true],
+          ["running", false]
+        ] as const) {
+          for (const call of calls(finished)) yield* Effect.exit(call.pipe(breaker.protect(id)))
+        }
+        const { id: _a, ...finished } = yield* breaker.stats("finished")
+        const { id: _b, ...running } = yield* breaker.stats("running")
+        assert.deepStrictEqual(finished, running)
+        assert.deepStrictEqual([running.successes, running.failures, running.ignored], [2, 3, 1])
+        assert.strictEqual(running.windowCalls, 5)
+      }).pipe(
+        withBreaker({
+          failureThreshold: 100,
+          failureRate: { threshold: 0.9, minimumCalls: 100, window: 10 },
+          isFailure: (value) => value === "bad",
+          exclude: (error) => error instanceof UserNotFound
+        })
+      )
+    )
+
     it.effect("circuits are isolated per id", () =>
       Effect.gen(function* () {
         const breaker = yield* Users

@@ -17,15 +17,21 @@ export type ProtectStream = <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.St
 
 /**
  * The `protect` of one circuit. A Closed circuit hands out nothing, so its calls need no uninterruptible region; an
- * effect that is already an `Exit` has finished and is recorded at once. What depends on `self` alone is decided
- * once, when the call is protected: a protected effect built once and run many times pays for it once.
+ * effect that is already an `Exit` has finished and is recorded at once. What depends on the policy and on `self`
+ * alone is decided once, when the call is protected: a protected effect built once and run many times pays for it
+ * once.
  *
  * @internal
  */
 export const protector = (core: BreakerCore, entry: Entry): Protect => {
   // `entry` is reassigned when its circuit was dropped: the function keeps working on the live circuit of its id.
+  const policy = core.policy
+  // A success that no `isFailure` classifies, no rate window counts and no clock times needs neither classification
+  // nor the clock: straight to `report`.
+  const plain = policy.isFailureValue === undefined && policy.window === undefined && !policy.closedNeedsClock
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> => {
     const finished = Exit.isExit(self) ? (self as Exit.Exit<A, E>) : undefined
+    const plainSuccess = plain && finished?._tag === "Success" ? finished : undefined
     return Effect.withFiber((fiber) => {
       // Recency for eviction: one write when the clock moved on; a dropped entry gives way to the live one.
       if (entry.stamp !== core.clock) entry = core.touch(entry)
@@ -37,35 +43,40 @@ export const protector = (core: BreakerCore, entry: Entry): Protect => {
         return guardedCall(core, entry, self)
       }
       if (circuit.mode === "disabled") return self
-      if (core.policy.closedNeedsClock) return runAdmitted(core, entry, self, fiber, nowOf(fiber))
-      const generation = circuit.generation
-      if (finished === undefined) {
-        // Not a trial, so nothing must be given back on interruption: the exit handler runs interruptibly (`true`),
-        // like a plain continuation (a masked one would toggle interruptibility around it, several steps more per
-        // call). It reuses the call's own `Exit` when there is one, and passes the call's result through unless logs
-        // must run first.
-        return Effect.onExitPrimitive(self, (exit) => settleUntimed(core, entry, fiber, generation, exit), true)
+      if (plainSuccess !== undefined) {
+        const logs = plainSucceeded(core, entry, fiber, circuit.generation)
+        return logs === undefined ? plainSuccess : Effect.andThen(logs, plainSuccess)
       }
-      const logs = settleUntimed(core, entry, fiber, generation, finished)
-      return logs === undefined ? finished : Effect.andThen(logs, finished)
+      if (policy.closedNeedsClock) return runAdmitted(core, entry, self, fiber, nowOf(fiber))
+      const generation = circuit.generation
+      if (finished !== undefined) {
+        const logs = settle(core, entry, fiber, generation, false, 0, false, finished)
+        return logs === undefined ? finished : Effect.andThen(logs, finished)
+      }
+      // Not a trial, so nothing must be given back on interruption: the exit handler runs interruptibly (`true`),
+      // like a plain continuation (a masked one would toggle interruptibility around it, several steps more per
+      // call). It reuses the call's own `Exit` when there is one, and passes the call's result through unless logs
+      // must run first.
+      return Effect.onExitPrimitive(
+        self,
+        (exit) =>
+          plain && exit._tag === "Success"
+            ? plainSucceeded(core, entry, fiber, generation)
+            : settle(core, entry, fiber, generation, false, 0, false, exit),
+        true
+      )
     })
   }
 }
 
-/**
- * The exit of a Closed call that needs no clock. A success that no `isFailure` classifies and no rate window counts
- * needs neither classification nor the clock: straight to `report`.
- */
-const settleUntimed = (
+/** Reports a success of a Closed call admitted under `generation` that needed neither classification nor clock. */
+const plainSucceeded = (
   core: BreakerCore,
   entry: Entry,
   fiber: Fiber.Fiber<unknown, unknown>,
-  generation: number,
-  exit: Exit.Exit<unknown, unknown>
+  generation: number
 ): Effect.Effect<void> | undefined =>
-  exit._tag === "Success" && core.policy.isFailureValue === undefined && entry.circuit.window === undefined
-    ? report(core, entry, fiber, generation, false, Verdict.Success, false, 0, undefined, undefined)
-    : settle(core, entry, fiber, generation, false, 0, false, exit)
+  report(core, entry, fiber, generation, false, Verdict.Success, false, 0, undefined, undefined)
 
 /** Runs a timed call that is not a trial, recording its exit under the generation it was admitted in. */
 const runAdmitted = <A, E, R>(
