@@ -122,8 +122,8 @@ describe("CircuitBreaker", () => {
     it.effect("a finished call is classified and counted exactly like one that runs", () =>
       Effect.gen(function* () {
         const breaker = yield* Users
-        const calls = (finished: boolean) => {
-          const at = <A, E>(effect: Effect.Effect<A, E>) =>
+        const calls = (finished: boolean): ReadonlyArray<Effect.Effect<string, Boom | UserNotFound>> => {
+          const at = (effect: Effect.Effect<string, Boom | UserNotFound>) =>
             finished ? effect : Effect.andThen(Effect.yieldNow, effect)
           return [
             at(Effect.succeed("ok")),
@@ -134,11 +134,8 @@ describe("CircuitBreaker", () => {
             at(Effect.succeed("ok"))
           ]
         }
-        for (const [id, finished] of [
-          ["finished", true],
-          ["running", false]
-        ] as const) {
-          for (const call of calls(finished)) yield* Effect.exit(call.pipe(breaker.protect(id)))
+        for (const id of ["finished", "running"]) {
+          for (const call of calls(id === "finished")) yield* Effect.exit(call.pipe(breaker.protect(id)))
         }
         const { id: _a, ...finished } = yield* breaker.stats("finished")
         const { id: _b, ...running } = yield* breaker.stats("running")
