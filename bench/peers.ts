@@ -1,6 +1,8 @@
 // Peer breakers on the same call: cockatiel 4 and opossum 10 in the promise world (each call awaited in one async
 // loop, compared with a bare `await f()`), and the heap each peer keeps per circuit. Effect 4.1's built-in breaker
-// runs in the Effect world, next to ours, in core.ts.
+// runs in the Effect world, next to ours, in core.ts. The peers call `f` on every call: core.ts compares them with our
+// fast path (a finished step) and, like with like, with ours around a step that runs (`Effect.sync(f)`), each measured
+// against its own world's unprotected step.
 import { circuitBreaker, ConsecutiveBreaker, fallback, handleAll, wrap } from "cockatiel"
 import { Effect, Exit, Layer, Scope } from "effect"
 import { CircuitBreaker as EffectBreaker } from "effect/persistence"
