@@ -53,21 +53,34 @@ export const protector = (core: BreakerCore, entry: Entry): Protect => {
         const logs = settle(core, entry, fiber, generation, false, 0, false, finished)
         return logs === undefined ? finished : Effect.andThen(logs, finished)
       }
-      // Not a trial, so nothing must be given back on interruption: the exit handler runs interruptibly (`true`),
-      // like a plain continuation (a masked one would toggle interruptibility around it, several steps more per
-      // call). It reuses the call's own `Exit` when there is one, and passes the call's result through unless logs
-      // must run first.
-      return Effect.onExitPrimitive(
-        self,
-        (exit) =>
-          plain && exit._tag === "Success"
-            ? plainSucceeded(core, entry, fiber, generation)
-            : settle(core, entry, fiber, generation, false, 0, false, exit),
-        true
-      )
+      return runUntimed(core, entry, self, fiber, generation, plain)
     })
   }
 }
+
+/**
+ * Runs a Closed call that needs no clock, recording its exit under the generation it was admitted in (the entry and
+ * generation are the ones of admission, bound here once for the call).
+ */
+const runUntimed = <A, E, R>(
+  core: BreakerCore,
+  entry: Entry,
+  self: Effect.Effect<A, E, R>,
+  fiber: Fiber.Fiber<unknown, unknown>,
+  generation: number,
+  plain: boolean
+): Effect.Effect<A, E, R> =>
+  // Not a trial, so nothing must be given back on interruption: the exit handler runs interruptibly (`true`), like a
+  // plain continuation (a masked one would toggle interruptibility around it, several steps more per call). It
+  // reuses the call's own `Exit` when there is one, and passes the call's result through unless logs must run first.
+  Effect.onExitPrimitive(
+    self,
+    (exit) =>
+      plain && exit._tag === "Success"
+        ? plainSucceeded(core, entry, fiber, generation)
+        : settle(core, entry, fiber, generation, false, 0, false, exit),
+    true
+  )
 
 /** Reports a success of a Closed call admitted under `generation` that needed neither classification nor clock. */
 const plainSucceeded = (
@@ -87,7 +100,7 @@ const runAdmitted = <A, E, R>(
   start: number
 ): Effect.Effect<A, E, R> => {
   const generation = entry.circuit.generation
-  // Interruptible, as for an untimed call (see `protector`).
+  // Interruptible, as for an untimed call (see `runUntimed`).
   return Effect.onExitPrimitive(self, (exit) => settle(core, entry, fiber, generation, false, start, true, exit), true)
 }
 
