@@ -24,11 +24,11 @@ export type ProtectStream = <A, E, R>(self: Stream.Stream<A, E, R>) => Stream.St
  * @internal
  */
 export const protector = (core: BreakerCore, entry: Entry): Protect => {
-  // `entry` is reassigned when its circuit was dropped: the function keeps working on the live circuit of its id.
   const policy = core.policy
   // A success that no `isFailure` classifies, no rate window counts and no clock times needs neither classification
   // nor the clock: straight to `report`.
   const plain = policy.isFailureValue === undefined && policy.window === undefined && !policy.closedNeedsClock
+  // `entry` is reassigned when its circuit was dropped: the function keeps working on the live circuit of its id.
   return <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | CircuitOpenError, R> => {
     const finished = Exit.isExit(self) ? (self as Exit.Exit<A, E>) : undefined
     const plainSuccess = plain && finished?._tag === "Success" ? finished : undefined
