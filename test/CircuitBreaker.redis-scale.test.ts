@@ -42,12 +42,17 @@ const redisClient = (url: string) =>
   )
 
 /** One "process": its own Redis client and breaker, with the warnings it logs. */
-const node = (url: string, prefix: string, redis: Parameters<typeof CircuitBreaker.layerRedis>[2] = {}) =>
+const node = (
+  url: string,
+  prefix: string,
+  redis: Parameters<typeof CircuitBreaker.layerRedis>[2] = {},
+  options: CircuitBreaker.Options = {}
+) =>
   Effect.gen(function* () {
     const capture = captureLogs()
     const layer = CircuitBreaker.layerRedis(
       Scaled,
-      { failureThreshold: 3, resetTimeout: "1 hour" },
+      { failureThreshold: 3, resetTimeout: "1 hour", ...options },
       { prefix, flushInterval: 50, syncInterval: 1_000, ...redis }
     ).pipe(Layer.provide(NodeRedis.layer({ url, disableOfflineQueue: true })))
     const context = yield* Layer.build(layer).pipe(Effect.provide(capture.layer))
@@ -261,6 +266,33 @@ return 1`
         assert.deepStrictEqual(late.unreachable(), [], "a healthy Redis is never unreachable")
       }),
     60_000
+  )
+
+  live(
+    "beyond maxCircuits, a circuit is dropped only once its outcomes are in Redis: the breaker comes back to its cap",
+    () =>
+      Effect.gen(function* () {
+        const prefix = uniquePrefix()
+        const raw = yield* redisClient(server.url)
+        const a = yield* node(server.url, prefix, {}, { maxCircuits: 100 })
+        yield* failOnEach(a.breaker, 1_000)
+        // Every failure reached Redis, dropped circuits' included.
+        yield* waitUntil("every circuit indexed", exactlyZCard(raw, `${base(prefix)}index`, 1_000), 20_000)
+        for (const id of ["user-0", "user-500", "user-999"]) {
+          assert.strictEqual(yield* raw.send<string>("HGET", `${base(prefix)}circuit:${id}`, "streak"), "1")
+        }
+        // New circuits drop the ones whose outcomes went out, up to two each, down to the cap.
+        let created = 0
+        const atCap = Effect.gen(function* () {
+          for (let i = 0; i < 20; i++) {
+            yield* Effect.exit(Effect.succeed("ok").pipe(a.breaker.protect(`other-${created++}`)))
+          }
+          return (yield* a.breaker.circuits).length <= 100
+        })
+        yield* waitUntil("back to the cap", atCap, 10_000)
+        assert.deepStrictEqual(a.unreachable(), [], "a healthy Redis is never unreachable")
+      }),
+    30_000
   )
 
   describe("the eviction seam", () => {

@@ -110,6 +110,8 @@ export class BreakerCore {
    * keeps the tables the map has outgrown since, so the idle sweep lets it go.
    */
   hand: Iterator<Entry> | undefined = undefined
+  /** The clock when the hand's round began: entries placed later are for the next round. */
+  round = 0
   /** The idle sweep's checkpoints, oldest first. */
   readonly checkpoints: Array<Checkpoint> = []
   /** How many times the clock was moved back (`rebase`): a sweep under way then stops. */

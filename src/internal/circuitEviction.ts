@@ -98,22 +98,16 @@ export const idle = (circuit: Circuit, now: number): boolean => {
  * failing that, the least recently used droppable one among them, counts and all. When every entry looked at must
  * be kept, nothing is dropped and the map grows past the cap.
  *
- * The hand is a map iterator kept from one call to the next (it goes on over deletions and insertions): a new
- * iterator would walk again over the slots the drops at the head of the map left empty.
+ * The hand is a map iterator kept from one call to the next (it goes on over deletions and insertions) for the
+ * rest of its round: a new iterator would walk again over the slots the drops at the head of the map left empty.
  *
  * @internal
  */
 export const makeRoom = (core: BreakerCore, now: number): void => {
   let fallback: Entry | undefined
   for (let steps = 0; steps < ROOM_SCAN; steps++) {
-    let next = (core.hand ??= core.entries.values()).next()
-    if (next.done === true) {
-      // Past the end: around again from the head.
-      core.hand = core.entries.values()
-      next = core.hand.next()
-      if (next.done === true) break
-    }
-    const entry = next.value
+    const entry = handNext(core)
+    if (entry === undefined) break
     const circuit = entry.circuit
     if (entry.stamp > entry.placed || !droppable(circuit, now) || !core.store.evictable(circuit)) {
       core.requeue(entry)
@@ -124,6 +118,27 @@ export const makeRoom = (core: BreakerCore, now: number): void => {
     }
   }
   if (fallback !== undefined) core.drop(fallback)
+}
+
+/**
+ * The next entry under the hand. A round covers the entries placed before it began: past them (the end of the map,
+ * or an entry placed since, such as one the hand itself moved to the end), the hand starts a new round from the
+ * head. Otherwise entries it keeps moving to the end would hold it among the newest for ever, and the oldest would
+ * never be looked at again.
+ */
+const handNext = (core: BreakerCore): Entry | undefined => {
+  if (core.hand === undefined) startRound(core)
+  let next = core.hand!.next()
+  if (next.done === true || next.value.placed > core.round) {
+    startRound(core)
+    next = core.hand!.next()
+  }
+  return next.done === true ? undefined : next.value
+}
+
+const startRound = (core: BreakerCore): void => {
+  core.hand = core.entries.values()
+  core.round = core.clock
 }
 
 /** A checkpoint of the idle sweep: the clock's reading at a time. @internal */
@@ -158,6 +173,8 @@ export const rebase = (core: BreakerCore): void => {
   }
   for (const checkpoint of core.checkpoints) checkpoint.clock = back(checkpoint.clock)
   core.clock = KEPT_TICKS
+  // The hand's round was measured on the old clock: the next room made starts a new one.
+  core.hand = undefined
   core.rebases++
 }
 
