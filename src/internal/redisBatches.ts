@@ -11,6 +11,12 @@ export const FLUSH_BATCH = 50
 /** Circuits per read script call. @internal */
 export const READ_BATCH = 100
 
+/**
+ * Circuits not in use a periodic sync reads besides those in use, in turn: every circuit the process holds is read
+ * again within `held / ROTATION` syncs. @internal
+ */
+export const ROTATION = 500
+
 /** Ids per page of the active index read at start-up, and index entries removed per prune step. @internal */
 export const INDEX_PAGE = 500
 

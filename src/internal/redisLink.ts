@@ -57,6 +57,8 @@ export class RedisLink {
   /** A command got no reply in time: the next tick asks Redis itself (PING) before calling it unreachable. */
   suspect = false
   resyncRequested = false
+  /** Where the periodic sync's reading of the circuits not in use, in turn, goes on (`redisSync.ts`). */
+  syncCursor: Iterator<RedisCircuit> | undefined = undefined
   nextSync = 0
   private readonly processToken = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`
   private tokens = 0

@@ -1,11 +1,11 @@
 /**
  * Sync: re-reading circuits from Redis and reconciling them with the local ones: at start-up (the circuits the
  * process knows, and every circuit the active index lists as not Closed), when a circuit is first used, every
- * `syncInterval` (the circuits in use) and when Redis comes back (every circuit the process knows). Every read carries at most
- * `READ_BATCH` circuits; the index is pruned of expired circuits, a bounded number of entries per sync.
+ * `syncInterval` (the circuits in use, and a bounded slice of the others in turn) and when Redis comes back (every
+ * circuit the process knows). Every read carries at most `READ_BATCH` circuits; the index is pruned of expired circuits, a bounded number of entries per sync.
  */
 import { Clock, Effect, Option } from "effect"
-import { INDEX_PAGE, inSlices, PRUNE_STEPS, READ_BATCH } from "./redisBatches.ts"
+import { INDEX_PAGE, inSlices, PRUNE_STEPS, READ_BATCH, ROTATION } from "./redisBatches.ts"
 import { circuitFor } from "./redisAdopt.ts"
 import { replyOf, undecodable } from "./redisDecode.ts"
 import type { RedisLink } from "./redisLink.ts"
@@ -46,18 +46,30 @@ export const syncAll = (link: RedisLink): Effect.Effect<void> =>
   })
 
 /**
- * Every `syncInterval`: the circuits that recorded an outcome since the last sync, those not Closed, and those with a
- * transition Redis has not confirmed. A Closed circuit left unused is read at the first sync after it is used again,
- * so a call it admitted after a missed message is followed by a read within `syncInterval`, as for any circuit.
+ * Every `syncInterval`: the circuits that recorded an outcome since the last sync, those not Closed, those with a
+ * transition Redis has not confirmed, and the next `ROTATION` of the others in turn (a cursor goes round the circuits
+ * the process holds). So a message this process missed (its subscription was being re-made when it was published)
+ * is caught up within `syncInterval` for a circuit in use, and within one round of the cursor for any other, while a
+ * sync reads a bounded number of circuits however many the process holds.
  *
  * @internal
  */
 export const syncInUse = (link: RedisLink): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const ids: Array<string> = []
+    const inUse = new Set<string>()
     for (const circuit of link.circuits.values()) {
-      if (circuit.used || circuit.state !== "Closed" || circuit.unsent !== undefined) ids.push(circuit.id)
+      if (circuit.used || circuit.state !== "Closed" || circuit.unsent !== undefined) inUse.add(circuit.id)
       circuit.used = false
+    }
+    const ids = Array.from(inUse)
+    for (let turn = 0; turn < ROTATION; turn++) {
+      const next = (link.syncCursor ??= link.circuits.values()).next()
+      if (next.done === true) {
+        // Round done: the next sync starts a new one (a fresh cursor holds no table the map has outgrown).
+        link.syncCursor = undefined
+        break
+      }
+      if (!inUse.has(next.value.id)) ids.push(next.value.id)
     }
     return syncCircuits(link, ids)
   })
